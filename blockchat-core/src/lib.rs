@@ -1,0 +1,37 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod amount;
+pub mod block;
+pub mod chain;
+pub mod codec;
+pub mod error;
+pub mod genesis;
+pub mod ids;
+pub mod ledger;
+pub mod lottery;
+pub mod mempool;
+pub mod message;
+pub mod node;
+pub mod signature;
+pub mod time;
+pub mod transaction;
+pub mod wallet;
+pub mod work;
+
+pub use amount::{UNITS_PER_BCC, format_bcc, parse_bcc};
+pub use block::Block;
+pub use chain::{Chain, ChainParams};
+pub use error::{BlockError, GenesisError, TxError};
+pub use genesis::Genesis;
+pub use ids::{Address, BlockHash, Signature, TxId};
+pub use ledger::{Account, Ledger};
+pub use lottery::Lottery;
+pub use message::PeerMessage;
+pub use node::{Input, Node, NodeConfig, Origin, Output, Step, Timer, TxRequest};
+pub use signature::{Ed25519Check, SignatureCheck};
+pub use time::Time;
+pub use transaction::{Transaction, TxKind};
+pub use wallet::Wallet;
+pub use work::Work;

@@ -1,0 +1,409 @@
+//! The mempool: valid pending transactions in arrival order, each checked against the committed
+//! state plus the same sender's pending transactions ahead of it.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
+
+use crate::error::TxError;
+use crate::ids::{Address, TxId};
+use crate::ledger::{Account, Ledger};
+use crate::time::Time;
+use crate::transaction::{Transaction, TxKind};
+
+/// What happened to a transaction offered to the mempool.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Admitted {
+    /// Queued as valid and ready for a block.
+    Pending,
+    /// Held until the sender's earlier nonces arrive.
+    Held,
+}
+
+/// A sender's pending transactions and what they take from its committed account. Credits are
+/// not projected, so a pending sequence stays valid in any block order that keeps its nonces.
+#[derive(Debug, Clone, Default)]
+struct Sender {
+    // (arrival sequence, id) in nonce order.
+    txs: VecDeque<(u64, TxId)>,
+    // Units the pending transactions debit.
+    debit: u64,
+    // The latest pending stake: (arrival sequence, new stake).
+    last_stake: Option<(u64, u64)>,
+}
+
+impl Sender {
+    /// The sender's account once every pending transaction applies.
+    fn projected(&self, committed: &Account) -> Account {
+        Account {
+            balance: committed.balance.saturating_sub(self.debit),
+            stake: self.last_stake.map_or(committed.stake, |(_, s)| s),
+            next_nonce: committed.next_nonce + self.txs.len() as u64,
+        }
+    }
+
+    fn push(&mut self, seq: u64, tx: &Transaction) {
+        self.txs.push_back((seq, tx.id()));
+        self.debit += tx.kind().debit();
+        if let TxKind::Stake { amount } = tx.kind() {
+            self.last_stake = Some((seq, *amount));
+        }
+    }
+
+    /// Drops the oldest pending transaction (it committed).
+    fn pop_front(&mut self, tx: &Transaction) {
+        if let Some((seq, _)) = self.txs.pop_front() {
+            self.debit -= tx.kind().debit();
+            if self.last_stake.is_some_and(|(s, _)| s == seq) {
+                self.last_stake = None;
+            }
+        }
+    }
+}
+
+/// Pending transactions waiting for a block.
+#[derive(Debug, Clone)]
+pub struct Mempool {
+    limit: usize,
+    future_window: u64,
+    next_seq: u64,
+    queue: BTreeMap<u64, (Arc<Transaction>, Time)>,
+    // Lookup only; its iteration order never matters.
+    by_id: HashMap<TxId, u64>,
+    senders: BTreeMap<Address, Sender>,
+    future: BTreeMap<(Address, u64), (Arc<Transaction>, Time)>,
+}
+
+impl Mempool {
+    /// An empty mempool holding at most `limit` pending transactions and holding back nonces up
+    /// to `future_window` ahead of a sender's next one.
+    pub fn new(limit: usize, future_window: u64) -> Mempool {
+        Mempool {
+            limit,
+            future_window,
+            next_seq: 0,
+            queue: BTreeMap::new(),
+            by_id: HashMap::new(),
+            senders: BTreeMap::new(),
+            future: BTreeMap::new(),
+        }
+    }
+
+    /// Pending (ready) transactions.
+    pub fn len(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// Whether nothing is pending.
+    pub fn is_empty(&self) -> bool {
+        self.queue.is_empty()
+    }
+
+    /// Transactions held for an earlier nonce.
+    pub fn held(&self) -> usize {
+        self.future.len()
+    }
+
+    /// Whether `tx` (same id and signature) is pending, so its signature was already checked.
+    pub fn contains(&self, tx: &Transaction) -> bool {
+        self.by_id
+            .get(&tx.id())
+            .and_then(|seq| self.queue.get(seq))
+            .is_some_and(|(p, _)| p.signature() == tx.signature())
+    }
+
+    /// Whether a transaction with this id is pending or held.
+    pub fn knows(&self, tx: &Transaction) -> bool {
+        self.by_id.contains_key(&tx.id())
+            || self.future.get(&(tx.sender(), tx.nonce())).is_some_and(|(t, _)| t.id() == tx.id())
+    }
+
+    /// Pending transactions in arrival order, with their arrival times.
+    pub fn iter(&self) -> impl Iterator<Item = (&Arc<Transaction>, Time)> {
+        self.queue.values().map(|(t, at)| (t, *at))
+    }
+
+    /// When the oldest pending transaction arrived.
+    pub fn oldest_arrival(&self) -> Option<Time> {
+        self.queue.values().next().map(|(_, at)| *at)
+    }
+
+    /// The sender's account once its pending transactions apply (committed state if none).
+    fn projected(&self, sender: &Address, committed: &Account) -> Account {
+        self.senders.get(sender).map_or(*committed, |s| s.projected(committed))
+    }
+
+    /// The nonce the sender's next new transaction should carry.
+    pub fn next_nonce(&self, sender: &Address, ledger: &Ledger) -> u64 {
+        ledger.account(sender).map_or(0, |c| self.projected(sender, c).next_nonce)
+    }
+
+    /// Offers `tx`. Cheap checks run first; `verify` (the signature check) runs only if they pass.
+    pub fn admit(
+        &mut self,
+        tx: Arc<Transaction>,
+        now: Time,
+        ledger: &Ledger,
+        verify: impl FnOnce(&Transaction) -> bool,
+    ) -> Result<Admitted, TxError> {
+        if self.knows(&tx) {
+            return Err(TxError::AlreadyPending { id: tx.id() });
+        }
+        tx.check_form()?;
+        let committed = ledger.account(&tx.sender()).ok_or(TxError::UnknownSender { sender: tx.sender() })?;
+        if !tx.receiver().is_zero() && ledger.account(&tx.receiver()).is_none() {
+            return Err(TxError::UnknownReceiver { receiver: tx.receiver() });
+        }
+        let projected = self.projected(&tx.sender(), committed);
+        if tx.nonce() > projected.next_nonce {
+            let window = self.future_window;
+            if tx.nonce() - projected.next_nonce > window {
+                return Err(TxError::NonceTooFarAhead { expected: projected.next_nonce, got: tx.nonce(), window });
+            }
+            if self.future.len() >= self.limit {
+                return Err(TxError::MempoolFull { limit: self.limit });
+            }
+            if !verify(&tx) {
+                return Err(TxError::BadSignature);
+            }
+            self.future.entry((tx.sender(), tx.nonce())).or_insert((tx, now));
+            return Ok(Admitted::Held);
+        }
+        if self.queue.len() >= self.limit {
+            return Err(TxError::MempoolFull { limit: self.limit });
+        }
+        Ledger::check_against(&projected, &tx, ledger.lottery().total_stake())?;
+        if !verify(&tx) {
+            return Err(TxError::BadSignature);
+        }
+        let sender = tx.sender();
+        self.push(tx, now);
+        self.promote(sender, ledger);
+        Ok(Admitted::Pending)
+    }
+
+    /// Queues a checked transaction.
+    fn push(&mut self, tx: Arc<Transaction>, at: Time) {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.senders.entry(tx.sender()).or_default().push(seq, &tx);
+        self.by_id.insert(tx.id(), seq);
+        self.queue.insert(seq, (tx, at));
+    }
+
+    /// Moves held transactions of `sender` that are now next in line into the queue.
+    fn promote(&mut self, sender: Address, ledger: &Ledger) {
+        let Some(committed) = ledger.account(&sender).copied() else {
+            return;
+        };
+        loop {
+            let projected = self.projected(&sender, &committed);
+            let Some((tx, at)) = self.future.remove(&(sender, projected.next_nonce)) else {
+                return;
+            };
+            if self.queue.len() >= self.limit
+                || Ledger::check_against(&projected, &tx, ledger.lottery().total_stake()).is_err()
+            {
+                return;
+            }
+            self.push(tx, at);
+        }
+    }
+
+    /// After a block commits against `ledger`: drops its transactions and returns the pending
+    /// ones that became invalid, with why. A sender whose committed transactions were the front
+    /// of its pending queue keeps the rest untouched (credits only add); any other sender in the
+    /// block is re-checked in full.
+    pub fn on_commit(&mut self, included: &[Arc<Transaction>], ledger: &Ledger) -> Vec<(Arc<Transaction>, TxError)> {
+        let mut recheck = Vec::new();
+        for tx in included {
+            let sender = tx.sender();
+            let seq = self.by_id.get(&tx.id()).copied();
+            let entry = self.senders.get_mut(&sender);
+            match (seq, entry) {
+                (Some(seq), Some(s)) if s.txs.front().is_some_and(|(q, _)| *q == seq) => {
+                    s.pop_front(tx);
+                    if s.txs.is_empty() {
+                        self.senders.remove(&sender);
+                    }
+                    self.by_id.remove(&tx.id());
+                    self.queue.remove(&seq);
+                }
+                (_, Some(_)) => recheck.push(sender),
+                (_, None) => {}
+            }
+            if self.future.range((sender, 0)..=(sender, u64::MAX)).next().is_some() {
+                recheck.push(sender);
+            }
+        }
+        recheck.sort_unstable();
+        recheck.dedup();
+        let mut dropped = Vec::new();
+        for address in recheck {
+            self.recheck(address, ledger, &mut dropped);
+        }
+        dropped
+    }
+
+    /// Recomputes one sender's pending queue from `ledger`, dropping what no longer fits.
+    fn recheck(&mut self, address: Address, ledger: &Ledger, dropped: &mut Vec<(Arc<Transaction>, TxError)>) {
+        let Some(committed) = ledger.account(&address).copied() else {
+            return;
+        };
+        // Held transactions whose nonce is now spent can never apply.
+        let stale: Vec<(Address, u64)> =
+            self.future.range((address, 0)..(address, committed.next_nonce)).map(|(k, _)| *k).collect();
+        for key in stale {
+            if let Some((tx, _)) = self.future.remove(&key) {
+                dropped.push((tx, TxError::BadNonce { expected: committed.next_nonce, got: key.1 }));
+            }
+        }
+        if let Some(old) = self.senders.remove(&address) {
+            let mut fresh = Sender::default();
+            for (seq, id) in old.txs {
+                let Some((tx, at)) = self.queue.remove(&seq) else {
+                    continue;
+                };
+                self.by_id.remove(&id);
+                let projected = fresh.projected(&committed);
+                let verdict = Ledger::check_against(&projected, &tx, ledger.lottery().total_stake());
+                match verdict {
+                    Ok(()) => {
+                        fresh.push(seq, &tx);
+                        self.by_id.insert(id, seq);
+                        self.queue.insert(seq, (tx, at));
+                    }
+                    Err(e) => dropped.push((tx, e)),
+                }
+            }
+            if !fresh.txs.is_empty() {
+                self.senders.insert(address, fresh);
+            }
+        }
+        self.promote(address, ledger);
+    }
+
+    /// Empties the mempool and re-admits `first` then everything that was pending, against
+    /// `ledger` (after a reorganisation). Signatures are not checked again. Returns the dropped.
+    pub fn rebuild(
+        &mut self,
+        first: Vec<Arc<Transaction>>,
+        now: Time,
+        ledger: &Ledger,
+    ) -> Vec<(Arc<Transaction>, TxError)> {
+        let old_queue = std::mem::take(&mut self.queue);
+        let old_future = std::mem::take(&mut self.future);
+        self.by_id.clear();
+        self.senders.clear();
+        let mut dropped = Vec::new();
+        let candidates =
+            first.into_iter().map(|t| (t, now)).chain(old_queue.into_values()).chain(old_future.into_values());
+        for (tx, at) in candidates {
+            if self.knows(&tx) {
+                continue;
+            }
+            if let Err(e) = self.admit(tx.clone(), at, ledger, |_| true) {
+                dropped.push((tx, e));
+            }
+        }
+        dropped
+    }
+
+    /// Forgets everything (a crash loses the mempool).
+    pub fn clear(&mut self) {
+        *self = Mempool::new(self.limit, self.future_window);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::amount::UNITS_PER_BCC;
+    use crate::genesis::Genesis;
+    use crate::ledger::Undo;
+    use crate::wallet::Wallet;
+
+    const BCC: u64 = UNITS_PER_BCC;
+
+    fn setup() -> (Ledger, Vec<Wallet>) {
+        let wallets: Vec<Wallet> = (0..3).map(Wallet::from_seed).collect();
+        let addrs: Vec<Address> = wallets.iter().map(|w| w.address()).collect();
+        (Genesis::course(&addrs, 10 * BCC).ledger().unwrap(), wallets)
+    }
+
+    fn coins(from: &Wallet, to: &Wallet, bcc: u64, nonce: u64) -> Arc<Transaction> {
+        Arc::new(Transaction::new_signed(from, to.address(), TxKind::Coins { amount: bcc * BCC }, nonce))
+    }
+
+    #[test]
+    fn admission_table() {
+        let (ledger, w) = setup();
+        let mut pool = Mempool::new(4, 2);
+        let yes = |_: &Transaction| true;
+        let t0 = coins(&w[0], &w[1], 500, 0);
+        assert_eq!(pool.admit(t0.clone(), Time(1), &ledger, yes), Ok(Admitted::Pending));
+        assert_eq!(pool.admit(t0.clone(), Time(2), &ledger, yes), Err(TxError::AlreadyPending { id: t0.id() }));
+        // 500 + 15 fee already pending: only 475 of the 990 spendable is left.
+        assert_eq!(
+            pool.admit(coins(&w[0], &w[1], 470, 1), Time(3), &ledger, yes),
+            Err(TxError::InsufficientBalance { needed: 484_100_000, available: 475 * BCC })
+        );
+        assert_eq!(
+            pool.admit(coins(&w[0], &w[1], 1, 0), Time(3), &ledger, yes),
+            Err(TxError::BadNonce { expected: 1, got: 0 })
+        );
+        assert_eq!(
+            pool.admit(coins(&w[0], &w[1], 1, 4), Time(3), &ledger, yes),
+            Err(TxError::NonceTooFarAhead { expected: 1, got: 4, window: 2 })
+        );
+        assert_eq!(pool.admit(coins(&w[1], &w[2], 1, 0), Time(3), &ledger, |_| false), Err(TxError::BadSignature));
+        // A held nonce is promoted when the gap fills.
+        assert_eq!(pool.admit(coins(&w[0], &w[1], 1, 2), Time(4), &ledger, yes), Ok(Admitted::Held));
+        assert_eq!((pool.len(), pool.held()), (1, 1));
+        assert_eq!(pool.admit(coins(&w[0], &w[1], 1, 1), Time(5), &ledger, yes), Ok(Admitted::Pending));
+        assert_eq!((pool.len(), pool.held()), (3, 0));
+        assert_eq!(pool.next_nonce(&w[0].address(), &ledger), 3);
+        assert_eq!(pool.admit(coins(&w[1], &w[2], 1, 0), Time(6), &ledger, yes), Ok(Admitted::Pending));
+        assert_eq!(
+            pool.admit(coins(&w[2], &w[1], 1, 0), Time(7), &ledger, yes),
+            Err(TxError::MempoolFull { limit: 4 })
+        );
+        let order: Vec<u64> = pool.iter().map(|(t, _)| t.nonce()).collect();
+        assert_eq!(order, vec![0, 1, 2, 0]);
+        assert_eq!(pool.oldest_arrival(), Some(Time(1)));
+    }
+
+    #[test]
+    fn commit_removes_included_and_drops_conflicts() {
+        let (mut ledger, w) = setup();
+        let mut pool = Mempool::new(100, 8);
+        let ours = coins(&w[0], &w[1], 5, 0);
+        let later = coins(&w[0], &w[1], 5, 1);
+        let other = coins(&w[1], &w[2], 5, 0);
+        for t in [&ours, &later, &other] {
+            pool.admit(t.clone(), Time(0), &ledger, |_| true).unwrap();
+        }
+        // A competing transaction with nonce 0 from w[0] commits instead of ours.
+        let rival = coins(&w[0], &w[2], 7, 0);
+        let (mut fees, mut undo) = (0, Undo::default());
+        ledger.apply(&rival, &mut fees, &mut undo).unwrap();
+        ledger.apply(&other, &mut fees, &mut undo).unwrap();
+        let dropped = pool.on_commit(&[rival.clone(), other.clone()], &ledger);
+        // `ours` lost its nonce; `later` (nonce 1) now fits, so it stays.
+        assert_eq!(dropped, vec![(ours.clone(), TxError::BadNonce { expected: 1, got: 0 })]);
+        let left: Vec<TxId> = pool.iter().map(|(t, _)| t.id()).collect();
+        assert_eq!(left, vec![later.id()]);
+        assert!(!pool.contains(&other));
+    }
+
+    #[test]
+    fn rebuild_puts_returned_transactions_first() {
+        let (ledger, w) = setup();
+        let mut pool = Mempool::new(100, 8);
+        let a = coins(&w[1], &w[2], 1, 0);
+        pool.admit(a.clone(), Time(0), &ledger, |_| true).unwrap();
+        let back = coins(&w[0], &w[2], 1, 0);
+        assert!(pool.rebuild(vec![back.clone()], Time(9), &ledger).is_empty());
+        let order: Vec<TxId> = pool.iter().map(|(t, _)| t.id()).collect();
+        assert_eq!(order, vec![back.id(), a.id()]);
+    }
+}

@@ -1,0 +1,155 @@
+//! Properties that must hold for any input: supply, stakes, nonces, determinism, agreement,
+//! encodings.
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use blockchat_core::ledger::Undo;
+use blockchat_core::{
+    Address, Block, BlockHash, Genesis, NodeConfig, PeerMessage, Time, Transaction, TxKind, TxRequest, UNITS_PER_BCC,
+    Wallet,
+};
+use proptest::prelude::*;
+use support::Net;
+
+const BCC: u64 = UNITS_PER_BCC;
+
+fn wallets(n: u64) -> Vec<Wallet> {
+    (0..n).map(|i| Wallet::from_seed(500 + i)).collect()
+}
+
+/// One attempted transaction: (sender, receiver, kind selector, amount in BCC/10, nonce skew).
+type Op = (usize, usize, u8, u64, i8);
+
+fn op() -> impl Strategy<Value = Op> {
+    (0usize..4, 0usize..5, 0u8..3, 0u64..6_000, prop_oneof![8 => Just(0i8), 1 => -2i8..3])
+}
+
+fn kind_of(selector: u8, amount: u64) -> TxKind {
+    match selector {
+        0 => TxKind::Coins { amount: amount * BCC / 10 },
+        1 => TxKind::Message { text: "m".repeat((amount % 700) as usize) },
+        _ => TxKind::Stake { amount: amount * BCC / 10 },
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// Whatever is attempted: supply never changes, no balance drops below its stake, and no
+    /// (sender, nonce) is ever accepted twice.
+    #[test]
+    fn ledger_invariants(ops in proptest::collection::vec(op(), 1..120), block_size in 1usize..8) {
+        let w = wallets(4);
+        let addrs: Vec<Address> = w.iter().map(|x| x.address()).collect();
+        let mut ledger = Genesis::course(&addrs, 10 * BCC).ledger().unwrap();
+        let supply = ledger.total_supply();
+        let mut accepted = BTreeSet::new();
+        let mut all = Vec::new();
+        for (k, chunk) in ops.chunks(block_size).enumerate() {
+            let validator = addrs[k % 4];
+            let (mut fees, mut undo) = (0, Undo::default());
+            for &(s, r, sel, amount, skew) in chunk {
+                let receiver = if r == 4 { Address::ZERO } else { addrs[r] };
+                let next = ledger.account(&addrs[s]).unwrap().next_nonce;
+                let nonce = next.saturating_add_signed(i64::from(skew));
+                let tx = Transaction::new_signed(&w[s], receiver, kind_of(sel, amount), nonce);
+                if ledger.apply(&tx, &mut fees, &mut undo).is_ok() {
+                    prop_assert!(accepted.insert((tx.sender(), tx.nonce())), "nonce accepted twice");
+                }
+                all.push(tx);
+            }
+            ledger.credit(validator, fees, &mut undo);
+            let sum: u64 = ledger.accounts().map(|(_, a)| a.balance).sum();
+            prop_assert_eq!(sum, supply);
+            for (_, a) in ledger.accounts() {
+                prop_assert!(a.balance >= a.stake);
+            }
+            prop_assert!(ledger.lottery().total_stake() > 0);
+        }
+        // Replaying everything ever attempted is refused now.
+        let (mut fees, mut undo) = (0, Undo::default());
+        for tx in &all {
+            if accepted.contains(&(tx.sender(), tx.nonce())) {
+                prop_assert!(ledger.apply(tx, &mut fees, &mut undo).is_err());
+            }
+        }
+    }
+
+    /// Random workloads on a small network: every node ends on the same chain, no honest block
+    /// is ever rejected, and a rerun gives the same chain.
+    #[test]
+    fn networks_agree_and_rerun_identically(
+        n in 2usize..5,
+        capacity in 1usize..6,
+        sends in proptest::collection::vec((0usize..5, 0usize..5, 0u8..3, 1u64..3_000, 0u64..40), 1..60),
+    ) {
+        let run = || {
+            let mut net = Net::new(n, NodeConfig::new(capacity), 10 * BCC);
+            for &(s, r, sel, amount, at) in &sends {
+                let (s, r) = (s % n, r % n);
+                let kind = match sel { 0 => TxKind::Coins { amount: amount * BCC / 10 }, 1 => TxKind::Message { text: "hi".repeat(1 + amount as usize % 20) }, _ => TxKind::Stake { amount: amount * BCC / 10 } };
+                net.submit(Time::from_millis(at), s, TxRequest { receiver: net.address(r), kind });
+            }
+            net.run();
+            net
+        };
+        let a = run();
+        a.assert_agreement(0..n);
+        prop_assert_eq!(a.block_rejections, 0);
+        let b = run();
+        prop_assert_eq!(a.tips(0..n), b.tips(0..n));
+        prop_assert_eq!(a.rejections, b.rejections);
+        prop_assert_eq!(a.events, b.events);
+    }
+
+    /// Encodings round-trip, for any text and numbers.
+    #[test]
+    fn encodings_round_trip(text in "\\PC{1,40}", amount in any::<u64>(), nonce in any::<u64>(), ts in any::<u64>(), round in any::<u32>()) {
+        let w = Wallet::from_seed(1);
+        let to = Wallet::from_seed(2).address();
+        let txs: Vec<Arc<Transaction>> = [
+            TxKind::Coins { amount }, TxKind::Message { text }, TxKind::Stake { amount },
+        ].into_iter().map(|k| Arc::new(Transaction::new_signed(&w, to, k, nonce))).collect();
+        for tx in &txs {
+            prop_assert_eq!(&Transaction::decode(&tx.encode()).unwrap(), &**tx);
+        }
+        let block = Arc::new(Block::new_signed(&w, nonce, Time(ts), round, BlockHash([9; 32]), txs.clone()));
+        prop_assert_eq!(&Block::decode(&block.encode()).unwrap(), &*block);
+        for msg in [
+            PeerMessage::Transaction(txs[1].clone()),
+            PeerMessage::Block(block.clone()),
+            PeerMessage::GetBlocks { from: nonce },
+            PeerMessage::Blocks(vec![block.clone(), block]),
+        ] {
+            let bytes = msg.encode();
+            prop_assert_eq!(bytes.len(), msg.encoded_len());
+            prop_assert_eq!(PeerMessage::decode(&bytes).unwrap(), msg);
+        }
+    }
+
+    /// Decoding arbitrary bytes returns a value or an error, never a panic.
+    #[test]
+    fn decoding_garbage_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
+        let _ = PeerMessage::decode(&bytes);
+        let _ = Block::decode(&bytes);
+        let _ = Transaction::decode(&bytes);
+    }
+
+    /// Corrupting one byte of a valid message never panics, and never yields the same block.
+    #[test]
+    fn corrupted_messages_never_panic(at in any::<prop::sample::Index>(), xor in 1u8..=255) {
+        let w = Wallet::from_seed(3);
+        let to = Wallet::from_seed(4).address();
+        let tx = Arc::new(Transaction::new_signed(&w, to, TxKind::Message { text: "hello".into() }, 1));
+        let block = Block::new_signed(&w, 1, Time(5), 0, BlockHash([1; 32]), vec![tx]);
+        let mut bytes = PeerMessage::Block(Arc::new(block.clone())).encode();
+        let i = at.index(bytes.len());
+        bytes[i] ^= xor;
+        if let Ok(PeerMessage::Block(b)) = PeerMessage::decode(&bytes) {
+            prop_assert!(b.hash() != block.hash() || b.signature() != block.signature() || *b != block);
+        }
+    }
+}
