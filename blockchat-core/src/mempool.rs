@@ -137,6 +137,20 @@ impl Mempool {
         ledger.account(sender).map_or(0, |c| self.projected(sender, c).next_nonce)
     }
 
+    /// The checks of [`Mempool::admit`] that need no signature, against the current queue:
+    /// worth running before paying for a verification.
+    pub fn precheck(&self, tx: &Transaction, ledger: &Ledger) -> Result<(), TxError> {
+        if self.knows(tx) {
+            return Err(TxError::AlreadyPending { id: tx.id() });
+        }
+        tx.check_form()?;
+        ledger.account(&tx.sender()).ok_or(TxError::UnknownSender { sender: tx.sender() })?;
+        if !tx.receiver().is_zero() && ledger.account(&tx.receiver()).is_none() {
+            return Err(TxError::UnknownReceiver { receiver: tx.receiver() });
+        }
+        Ok(())
+    }
+
     /// Offers `tx`. Cheap checks run first; `verify` (the signature check) runs only if they pass.
     pub fn admit(
         &mut self,
@@ -145,14 +159,8 @@ impl Mempool {
         ledger: &Ledger,
         verify: impl FnOnce(&Transaction) -> bool,
     ) -> Result<Admitted, TxError> {
-        if self.knows(&tx) {
-            return Err(TxError::AlreadyPending { id: tx.id() });
-        }
-        tx.check_form()?;
+        self.precheck(&tx, ledger)?;
         let committed = ledger.account(&tx.sender()).ok_or(TxError::UnknownSender { sender: tx.sender() })?;
-        if !tx.receiver().is_zero() && ledger.account(&tx.receiver()).is_none() {
-            return Err(TxError::UnknownReceiver { receiver: tx.receiver() });
-        }
         let projected = self.projected(&tx.sender(), committed);
         if tx.nonce() > projected.next_nonce {
             let window = self.future_window;

@@ -8,6 +8,8 @@ use crate::transaction::Transaction;
 
 /// Most blocks one `Blocks` message may carry.
 pub const MAX_BLOCKS_PER_MESSAGE: usize = 1_024;
+/// Most transactions one `Transactions` message may carry.
+pub const MAX_TRANSACTIONS_PER_MESSAGE: usize = 4_096;
 
 /// What one node tells another.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,6 +25,8 @@ pub enum PeerMessage {
     },
     /// Best-chain blocks in ascending order, answering `GetBlocks`.
     Blocks(Vec<Arc<Block>>),
+    /// Several new transactions at once, so the receiver can verify them as one batch.
+    Transactions(Vec<Arc<Transaction>>),
 }
 
 impl PeerMessage {
@@ -33,6 +37,7 @@ impl PeerMessage {
             PeerMessage::Block(_) => "block",
             PeerMessage::GetBlocks { .. } => "get_blocks",
             PeerMessage::Blocks(_) => "blocks",
+            PeerMessage::Transactions(_) => "transactions",
         }
     }
 
@@ -43,11 +48,12 @@ impl PeerMessage {
             PeerMessage::Block(b) => b.encoded_len(),
             PeerMessage::GetBlocks { .. } => 8,
             PeerMessage::Blocks(bs) => 4 + bs.iter().map(|b| b.encoded_len()).sum::<usize>(),
+            PeerMessage::Transactions(ts) => 4 + ts.iter().map(|t| t.encoded_len()).sum::<usize>(),
         }
     }
 
-    /// The canonical encoding: a tag byte (1 transaction, 2 block, 3 get-blocks, 4 blocks), then
-    /// the payload.
+    /// The canonical encoding: a tag byte (1 transaction, 2 block, 3 get-blocks, 4 blocks,
+    /// 5 transactions), then the payload.
     pub fn encode(&self) -> Vec<u8> {
         let mut w = Writer::with_capacity(self.encoded_len());
         match self {
@@ -70,6 +76,13 @@ impl PeerMessage {
                     b.encode_into(&mut w);
                 }
             }
+            PeerMessage::Transactions(ts) => {
+                w.u8(5);
+                w.u32(ts.len() as u32);
+                for t in ts {
+                    t.encode_into(&mut w);
+                }
+            }
         }
         w.finish()
     }
@@ -88,6 +101,14 @@ impl PeerMessage {
                     blocks.push(Arc::new(Block::decode_from(&mut r)?));
                 }
                 PeerMessage::Blocks(blocks)
+            }
+            5 => {
+                let n = r.count("transaction count", MAX_TRANSACTIONS_PER_MESSAGE)?;
+                let mut txs = Vec::with_capacity(n.min(r.remaining() / 80));
+                for _ in 0..n {
+                    txs.push(Arc::new(Transaction::decode_from(&mut r)?));
+                }
+                PeerMessage::Transactions(txs)
             }
             tag => return Err(DecodeError::UnknownTag { what: "message", tag }),
         };

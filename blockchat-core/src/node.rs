@@ -260,13 +260,23 @@ impl<C: SignatureCheck> Node<C> {
         self.last_sync = None;
     }
 
+    /// Appends a block read back from storage, validated in full; it must extend the tip.
+    pub fn load_block(&mut self, block: Arc<Block>) -> Result<(), BlockError> {
+        if block.previous_hash() != self.chain.tip().hash() {
+            return Err(BlockError::UnknownParent { parent: block.previous_hash() });
+        }
+        let mut work = Work::default();
+        self.chain.insert(block, &mut self.check, &|_| false, &mut work).map(|_| ())
+    }
+
     /// Handles one input at time `now`.
     pub fn handle(&mut self, now: Time, input: Input) -> Step {
         let mut step = Step::default();
         match input {
             Input::Submit(request) => self.on_submit(now, request, &mut step),
             Input::Peer { from, message } => match message {
-                PeerMessage::Transaction(tx) => self.on_transaction(now, tx, from, &mut step),
+                PeerMessage::Transaction(tx) => self.on_transactions(now, vec![tx], from, &mut step),
+                PeerMessage::Transactions(txs) => self.on_transactions(now, txs, from, &mut step),
                 PeerMessage::Block(block) => self.on_block(now, block, from, &mut step),
                 PeerMessage::GetBlocks { from: height } => {
                     let blocks = self.chain.blocks_from(height, self.config.sync_batch);
@@ -310,25 +320,51 @@ impl<C: SignatureCheck> Node<C> {
         }
     }
 
-    fn on_transaction(&mut self, now: Time, tx: Arc<Transaction>, from: Address, step: &mut Step) {
-        if self.mempool.knows(&tx) {
-            return;
-        }
-        let check = &mut self.check;
-        let work = &mut step.work;
-        let verify = |t: &Transaction| {
-            work.verified += 1;
-            check.verify(t.signed_item())
-        };
-        match self.mempool.admit(tx.clone(), now, self.chain.ledger(), verify) {
-            Ok(Admitted::Pending | Admitted::Held) => {
-                if self.config.relay {
-                    let message = PeerMessage::Transaction(tx);
-                    step.outputs.push(Output::Broadcast { message, except: Some(from) });
-                }
+    /// Admits transactions from a peer: cheap checks first, then one batch verification of what
+    /// passed (a single verification when only one did).
+    fn on_transactions(&mut self, now: Time, txs: Vec<Arc<Transaction>>, from: Address, step: &mut Step) {
+        let mut fresh: Vec<Arc<Transaction>> = Vec::with_capacity(txs.len());
+        let mut ids = std::collections::BTreeSet::new();
+        for tx in txs {
+            match self.mempool.precheck(&tx, self.chain.ledger()) {
+                Ok(()) if !ids.insert(tx.id()) => {}
+                Ok(()) => fresh.push(tx),
+                Err(TxError::AlreadyPending { .. }) => {}
+                Err(error) => step.outputs.push(Output::TxRejected { id: tx.id(), origin: Origin::Peer(from), error }),
             }
-            Err(error) => step.outputs.push(Output::TxRejected { id: tx.id(), origin: Origin::Peer(from), error }),
         }
+        let verdicts = self.verify_all(&fresh, &mut step.work);
+        for (tx, valid) in fresh.into_iter().zip(verdicts) {
+            match self.mempool.admit(tx.clone(), now, self.chain.ledger(), |_| valid) {
+                Ok(Admitted::Pending | Admitted::Held) => {
+                    if self.config.relay {
+                        let message = PeerMessage::Transaction(tx);
+                        step.outputs.push(Output::Broadcast { message, except: Some(from) });
+                    }
+                }
+                Err(TxError::AlreadyPending { .. }) => {}
+                Err(error) => step.outputs.push(Output::TxRejected { id: tx.id(), origin: Origin::Peer(from), error }),
+            }
+        }
+    }
+
+    /// Each transaction's signature verdict, from one batch when there are several.
+    fn verify_all(&mut self, txs: &[Arc<Transaction>], work: &mut Work) -> Vec<bool> {
+        let items: Vec<_> = txs.iter().map(|t| t.signed_item()).collect();
+        if items.len() > 1 {
+            work.batches += 1;
+            work.batch_verified += items.len() as u32;
+            if self.check.verify_batch(&items) {
+                return vec![true; items.len()];
+            }
+        }
+        items
+            .into_iter()
+            .map(|item| {
+                work.verified += 1;
+                self.check.verify(item)
+            })
+            .collect()
     }
 
     fn on_block(&mut self, now: Time, block: Arc<Block>, from: Address, step: &mut Step) {

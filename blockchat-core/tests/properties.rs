@@ -123,6 +123,7 @@ proptest! {
             PeerMessage::Block(block.clone()),
             PeerMessage::GetBlocks { from: nonce },
             PeerMessage::Blocks(vec![block.clone(), block]),
+            PeerMessage::Transactions(txs.clone()),
         ] {
             let bytes = msg.encode();
             prop_assert_eq!(bytes.len(), msg.encoded_len());

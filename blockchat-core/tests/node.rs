@@ -1,0 +1,219 @@
+//! One node fed crafted inputs: every invalid block and peer transaction is rejected with the
+//! right error, batches are verified, and a stored chain reloads.
+
+mod support;
+
+use std::sync::Arc;
+
+use blockchat_core::error::{BlockError, TxError};
+use blockchat_core::node::Origin;
+use blockchat_core::{
+    Address, Block, Ed25519Check, Genesis, Input, Node, NodeConfig, Output, PeerMessage, Signature, Time, Transaction,
+    TxKind, UNITS_PER_BCC, Wallet,
+};
+
+const BCC: u64 = UNITS_PER_BCC;
+
+struct Fixture {
+    wallets: Vec<Wallet>,
+    genesis: Block,
+    node: Node,
+}
+
+/// Four wallets; the node under test is wallet 0; capacity 2.
+fn fixture() -> Fixture {
+    let wallets: Vec<Wallet> = (0..4).map(|i| Wallet::from_seed(70 + i)).collect();
+    let addrs: Vec<Address> = wallets.iter().map(|w| w.address()).collect();
+    let genesis = Genesis::course(&addrs, 10 * BCC).block().unwrap();
+    let node = Node::new(NodeConfig::new(2), wallets[0].clone(), &genesis, Ed25519Check::new()).unwrap();
+    Fixture { wallets, genesis, node }
+}
+
+fn tx(from: &Wallet, to: &Wallet, bcc: u64, nonce: u64) -> Arc<Transaction> {
+    Arc::new(Transaction::new_signed(from, to.address(), TxKind::Coins { amount: bcc * BCC }, nonce))
+}
+
+fn block_errors(outputs: &[Output]) -> Vec<BlockError> {
+    outputs
+        .iter()
+        .filter_map(|o| match o {
+            Output::BlockRejected { error, .. } => Some(error.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn tx_errors(outputs: &[Output]) -> Vec<TxError> {
+    outputs
+        .iter()
+        .filter_map(|o| match o {
+            Output::TxRejected { error, .. } => Some(error.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn invalid_blocks_table() {
+    let f = fixture();
+    let parent = f.genesis.hash();
+    let chosen = f.node.chain().validator_for(0).unwrap();
+    let v = f.wallets.iter().find(|w| w.address() == chosen).unwrap();
+    let other = f.wallets.iter().find(|w| w.address() != chosen && w.address() != f.wallets[0].address()).unwrap();
+    let (a, b) = (&f.wallets[1], &f.wallets[2]);
+    let good = vec![tx(a, b, 1, 0), tx(b, a, 1, 0)];
+    let signed =
+        |w: &Wallet, index, ts, round, prev, txs| Arc::new(Block::new_signed(w, index, Time(ts), round, prev, txs));
+    let forged_sig = Arc::new(Block::from_parts(1, Time(5), 0, chosen, parent, good.clone(), Signature([7; 64])));
+    let forged_tx = Arc::new(Transaction::from_parts(
+        a.address(),
+        b.address(),
+        TxKind::Coins { amount: BCC },
+        0,
+        Signature([3; 64]),
+    ));
+    let wrong_round = (1..50).find(|&r| f.node.chain().validator_for(r) != Some(chosen)).unwrap();
+    let cases: Vec<(&str, Arc<Block>, BlockError)> = vec![
+        (
+            "wrong validator",
+            signed(other, 1, 5, 0, parent, good.clone()),
+            BlockError::WrongValidator { round: 0, expected: chosen, got: other.address() },
+        ),
+        (
+            "validator of another round",
+            signed(v, 1, 5, wrong_round, parent, good.clone()),
+            BlockError::WrongValidator {
+                round: wrong_round,
+                expected: f.node.chain().validator_for(wrong_round).unwrap(),
+                got: chosen,
+            },
+        ),
+        ("forged block signature", forged_sig, BlockError::BadSignature),
+        ("wrong index", signed(v, 2, 5, 0, parent, good.clone()), BlockError::WrongIndex { expected: 1, got: 2 }),
+        (
+            "too few transactions",
+            signed(v, 1, 5, 0, parent, good[..1].to_vec()),
+            BlockError::WrongSize { min: 2, max: 2, got: 1 },
+        ),
+        (
+            "too many transactions",
+            signed(v, 1, 5, 0, parent, vec![good[0].clone(), good[1].clone(), tx(a, b, 1, 1)]),
+            BlockError::WrongSize { min: 2, max: 2, got: 3 },
+        ),
+        (
+            "overspend inside",
+            signed(v, 1, 5, 0, parent, vec![good[0].clone(), tx(b, a, 2_000, 0)]),
+            BlockError::InvalidTransaction {
+                position: 1,
+                id: tx(b, a, 2_000, 0).id(),
+                // b already received 1 BCC from the transaction before it in the block.
+                error: TxError::InsufficientBalance { needed: 2_060 * BCC, available: 991 * BCC },
+            },
+        ),
+        (
+            "replayed nonce inside",
+            signed(v, 1, 5, 0, parent, vec![good[0].clone(), good[0].clone()]),
+            BlockError::InvalidTransaction {
+                position: 1,
+                id: good[0].id(),
+                error: TxError::BadNonce { expected: 1, got: 0 },
+            },
+        ),
+        (
+            "forged transaction signature",
+            signed(v, 1, 5, 0, parent, vec![good[1].clone(), forged_tx.clone()]),
+            BlockError::InvalidTransaction { position: 1, id: forged_tx.id(), error: TxError::BadSignature },
+        ),
+    ];
+    for (name, block, want) in cases {
+        let mut node = fixture().node;
+        let step = node.handle(Time(10), Input::Peer { from: v.address(), message: PeerMessage::Block(block) });
+        assert_eq!(block_errors(&step.outputs), vec![want], "{name}");
+        assert_eq!(node.chain().height(), 0, "{name}");
+    }
+
+    // Timestamps may not go backwards: build block 1 at t=5, then block 2 at t=4.
+    let mut node = fixture().node;
+    let b1 = signed(v, 1, 5, 0, parent, good.clone());
+    let out = node.handle(Time(10), Input::Peer { from: v.address(), message: PeerMessage::Block(b1.clone()) });
+    assert!(block_errors(&out.outputs).is_empty());
+    let v2 = node.chain().validator_for(0).unwrap();
+    let w2 = f.wallets.iter().find(|w| w.address() == v2).unwrap();
+    let b2 = signed(w2, 2, 4, 0, b1.hash(), vec![tx(a, b, 1, 1), tx(b, a, 1, 1)]);
+    let out = node.handle(Time(11), Input::Peer { from: v2, message: PeerMessage::Block(b2) });
+    assert_eq!(block_errors(&out.outputs), vec![BlockError::TimestampBeforeParent { parent: 5, got: 4 }]);
+
+    // An unknown parent is held and the missing blocks are requested from the sender.
+    let mut node = fixture().node;
+    let orphan = signed(v, 5, 5, 0, blockchat_core::BlockHash([9; 32]), good);
+    let out = node.handle(Time(12), Input::Peer { from: v.address(), message: PeerMessage::Block(orphan) });
+    assert_eq!(out.outputs, vec![Output::Send { to: v.address(), message: PeerMessage::GetBlocks { from: 1 } }]);
+}
+
+#[test]
+fn peer_transactions_are_checked_and_batched() {
+    let mut f = fixture();
+    let (a, b, c) = (&f.wallets[1], &f.wallets[2], &f.wallets[3]);
+    let forged = Arc::new(Transaction::from_parts(
+        c.address(),
+        a.address(),
+        TxKind::Coins { amount: BCC },
+        0,
+        Signature([1; 64]),
+    ));
+    let stranger = Wallet::from_seed(99);
+    let unknown = tx(&stranger, a, 1, 0);
+    let batch = vec![tx(a, b, 1, 0), forged.clone(), tx(b, c, 1, 0), unknown, tx(a, b, 2_000, 1), tx(a, b, 1, 0)];
+    let step = f.node.handle(Time(1), Input::Peer { from: a.address(), message: PeerMessage::Transactions(batch) });
+    assert_eq!(
+        tx_errors(&step.outputs),
+        vec![
+            TxError::UnknownSender { sender: stranger.address() },
+            TxError::BadSignature,
+            // a's pending 1 BCC transfer and its 0.03 BCC fee are already spoken for.
+            TxError::InsufficientBalance { needed: 2_060 * BCC, available: 988_970_000 },
+        ]
+    );
+    assert_eq!(f.node.mempool().len(), 2, "the two valid transfers are pending; the duplicate is ignored");
+    assert_eq!(step.work.batches, 1);
+    assert_eq!(step.work.batch_verified, 4);
+    assert!(step.outputs.iter().all(|o| !matches!(o, Output::TxRejected { origin: Origin::Local, .. })));
+}
+
+#[test]
+fn a_replayed_committed_transaction_is_refused() {
+    let mut net = support::Net::new(3, NodeConfig::new(1), 10 * BCC);
+    let t = tx(&net.wallets[0], &net.wallets[1], 5, 0);
+    net.inject(Time::ZERO, 0, 1, PeerMessage::Transaction(t.clone()));
+    net.inject(Time::ZERO, 0, 2, PeerMessage::Transaction(t.clone()));
+    net.run();
+    assert_eq!(net.nodes[1].chain().height(), 1);
+    let (now, from) = (net.now, net.address(0));
+    let step = net.nodes[2].handle(now, Input::Peer { from, message: PeerMessage::Transaction(t) });
+    assert_eq!(tx_errors(&step.outputs), vec![TxError::BadNonce { expected: 1, got: 0 }]);
+}
+
+#[test]
+fn a_stored_chain_reloads_and_a_broken_one_does_not() {
+    let mut net = support::Net::new(3, NodeConfig::new(2), 10 * BCC);
+    for k in 0..10 {
+        let (s, r) = (k % 3, (k + 1) % 3);
+        net.submit(
+            Time::from_millis(k as u64),
+            s,
+            blockchat_core::TxRequest { receiver: net.address(r), kind: TxKind::Coins { amount: BCC } },
+        );
+    }
+    net.run();
+    let blocks = net.nodes[0].chain().blocks()[1..].to_vec();
+    assert_eq!(blocks.len(), 5);
+    let mut fresh = Node::new(NodeConfig::new(2), net.wallets[1].clone(), &net.genesis, Ed25519Check::new()).unwrap();
+    for b in &blocks {
+        fresh.load_block(b.clone()).unwrap();
+    }
+    assert_eq!(fresh.chain().tip().hash(), net.nodes[0].chain().tip().hash());
+
+    let mut gap = Node::new(NodeConfig::new(2), net.wallets[1].clone(), &net.genesis, Ed25519Check::new()).unwrap();
+    gap.load_block(blocks[0].clone()).unwrap();
+    assert!(matches!(gap.load_block(blocks[2].clone()), Err(BlockError::UnknownParent { .. })));
+}
