@@ -230,7 +230,11 @@ impl Chain {
         if expected != block.validator() {
             return Err(BlockError::WrongValidator { round: block.round(), expected, got: block.validator() });
         }
-        // Ledger rules first: they are cheap, and signatures are not.
+        work.verified += 1;
+        if !check.verify(block.signed_item()) {
+            return Err(BlockError::BadSignature);
+        }
+        // Ledger rules before transaction signatures: they are cheap, and a batch is not.
         let mut undo = Undo::default();
         let mut fees = 0;
         for (position, tx) in block.transactions().iter().enumerate() {
@@ -240,7 +244,7 @@ impl Chain {
                 return Err(BlockError::InvalidTransaction { position, id: tx.id(), error });
             }
         }
-        if let Err(e) = verify_signatures(block, check, known, work) {
+        if let Err(e) = verify_transactions(block, check, known, work) {
             self.ledger.revert(undo);
             return Err(e);
         }
@@ -378,17 +382,13 @@ impl Chain {
     }
 }
 
-/// Checks the validator's signature, then every transaction not already verified, as a batch.
-fn verify_signatures(
+/// Verifies every transaction not already verified, as one batch.
+fn verify_transactions(
     block: &Block,
     check: &mut impl SignatureCheck,
     known: &dyn Fn(&Transaction) -> bool,
     work: &mut Work,
 ) -> Result<(), BlockError> {
-    work.verified += 1;
-    if !check.verify(block.signed_item()) {
-        return Err(BlockError::BadSignature);
-    }
     let unseen: Vec<(usize, SignedItem<'_>)> = block
         .transactions()
         .iter()

@@ -151,6 +151,17 @@ impl Mempool {
         Ok(())
     }
 
+    /// Every admission check but the signature, without admitting: whether `tx` would be
+    /// accepted as pending now. Lets a node refuse a local request before paying to sign it.
+    pub fn check(&self, tx: &Transaction, ledger: &Ledger) -> Result<(), TxError> {
+        self.precheck(tx, ledger)?;
+        if self.queue.len() >= self.limit {
+            return Err(TxError::MempoolFull { limit: self.limit });
+        }
+        let committed = ledger.account(&tx.sender()).ok_or(TxError::UnknownSender { sender: tx.sender() })?;
+        Ledger::check_against(&self.projected(&tx.sender(), committed), tx, ledger.lottery().total_stake())
+    }
+
     /// Offers `tx`. Cheap checks run first; `verify` (the signature check) runs only if they pass.
     pub fn admit(
         &mut self,

@@ -10,7 +10,7 @@ use thiserror::Error;
 use crate::block::Block;
 use crate::chain::{Chain, ChainParams, Insert};
 use crate::error::{BlockError, GenesisError, TxError};
-use crate::ids::{Address, BlockHash, TxId};
+use crate::ids::{Address, BlockHash, Signature, TxId};
 use crate::ledger::Ledger;
 use crate::mempool::{Admitted, Mempool};
 use crate::message::{MAX_BLOCKS_PER_MESSAGE, PeerMessage};
@@ -40,20 +40,26 @@ pub struct NodeConfig {
     pub sync_batch: usize,
     /// Most blocks held while their parent is missing.
     pub orphan_limit: usize,
+    /// When the tip has not changed for this long, the node sends it to its peers once more, so
+    /// that a lost last block or two competing blocks at the tip (an equivocating validator)
+    /// still reach everyone. `None` turns it off.
+    pub tip_rebroadcast: Option<Duration>,
 }
 
 impl NodeConfig {
     /// Defaults for a network of blocks of `capacity` transactions.
     pub fn new(capacity: usize) -> NodeConfig {
+        let round_timeout = Duration::from_secs(2);
         NodeConfig {
             params: ChainParams { capacity, max_block_interval: None },
-            round_timeout: Duration::from_secs(2),
+            round_timeout,
             mempool_limit: 100_000,
             future_nonce_window: 64,
             relay: false,
             max_reorg_depth: 64,
             sync_batch: 256,
             orphan_limit: 1_024,
+            tip_rebroadcast: Some(round_timeout),
         }
     }
 }
@@ -91,6 +97,11 @@ pub enum Timer {
     /// A partial block may be due at `height`.
     BlockInterval {
         /// Height of the awaited block.
+        height: u64,
+    },
+    /// The tip at `height` may have gone unseen by some peers.
+    QuietTip {
+        /// Height of the tip when the timer was set.
         height: u64,
     },
 }
@@ -295,7 +306,7 @@ impl<C: SignatureCheck> Node<C> {
                     }
                 }
             },
-            Input::Timer(timer) => self.on_timer(timer),
+            Input::Timer(timer) => self.on_timer(timer, &mut step),
             Input::PeerConnected(peer) => {
                 let message = PeerMessage::GetBlocks { from: self.chain.height() + 1 };
                 step.outputs.push(Output::Send { to: peer, message });
@@ -308,9 +319,16 @@ impl<C: SignatureCheck> Node<C> {
     fn on_submit(&mut self, now: Time, request: TxRequest, step: &mut Step) {
         let me = self.wallet.address();
         let nonce = self.mempool.next_nonce(&me, self.chain.ledger());
-        let tx = Arc::new(Transaction::new_signed(&self.wallet, request.receiver, request.kind, nonce));
+        let receiver = if matches!(request.kind, TxKind::Stake { .. }) { Address::ZERO } else { request.receiver };
+        // Check before signing: a refused request costs no signature.
+        let unsigned = Transaction::from_parts(me, receiver, request.kind.clone(), nonce, Signature::ZERO);
+        step.work.hashed_bytes += unsigned.encoded_len() as u64 - 64;
+        if let Err(error) = self.mempool.check(&unsigned, self.chain.ledger()) {
+            step.outputs.push(Output::TxRejected { id: unsigned.id(), origin: Origin::Local, error });
+            return;
+        }
+        let tx = Arc::new(Transaction::new_signed(&self.wallet, receiver, request.kind, nonce));
         step.work.signed += 1;
-        step.work.hashed_bytes += tx.encoded_len() as u64 - 64;
         match self.mempool.admit(tx.clone(), now, self.chain.ledger(), |_| true) {
             Ok(_) => {
                 step.outputs.push(Output::TxAccepted(tx.clone()));
@@ -455,14 +473,22 @@ impl<C: SignatureCheck> Node<C> {
         }
         step.outputs.extend(reverted.into_iter().map(Output::Reverted));
         step.outputs.extend(applied.into_iter().map(Output::Committed));
+        if let Some(quiet) = self.config.tip_rebroadcast {
+            let timer = Timer::QuietTip { height: self.chain.height() };
+            step.outputs.push(Output::SetTimer { timer, at: now + quiet });
+        }
         self.round = 0;
         self.round_timer = None;
         self.interval_timer = None;
     }
 
-    fn on_timer(&mut self, timer: Timer) {
+    fn on_timer(&mut self, timer: Timer, step: &mut Step) {
         let next = self.chain.height() + 1;
         match timer {
+            Timer::QuietTip { height } if height + 1 == next => {
+                let message = PeerMessage::Block(self.chain.tip().clone());
+                step.outputs.push(Output::Broadcast { message, except: None });
+            }
             Timer::Round { height, round } if height == next && round == self.round => {
                 self.round_timer = None;
                 if self.mempool.len() >= self.threshold() {

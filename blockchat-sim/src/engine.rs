@@ -1,0 +1,535 @@
+//! The engine: a virtual clock, an event queue ordered by (time, sequence), and the loop that
+//! hands inputs to nodes and carries out their outputs. No protocol logic lives here.
+
+use std::cell::RefCell;
+use std::cmp::{Ordering, Reverse};
+use std::collections::{BinaryHeap, VecDeque};
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use blockchat_core::node::Origin;
+use blockchat_core::{
+    Address, Ed25519Check, Genesis, Input, Node, NodeConfig, Output, PeerMessage, Time, TxId, Wallet,
+};
+use rand_chacha::ChaCha8Rng;
+use rustc_hash::FxHashMap;
+
+use crate::SimError;
+use crate::adversary::{Adversary, Delayed};
+use crate::build;
+use crate::cpu::CostModel;
+use crate::crypto::{SimCheck, Verdicts};
+use crate::links::Links;
+use crate::metrics::Collector;
+use crate::network::{NetworkModel, NodeId, lost};
+use crate::report::Report;
+use crate::scenario::{Fault, NetEvent, Scenario, Stop};
+use crate::seed::{self, Stream};
+use crate::topology::Topology;
+use crate::trace::{Trace, describe};
+use crate::workload::Feed;
+
+#[derive(Debug)]
+enum Event {
+    Input { node: NodeId, epoch: u32, input: Input, bytes: u32 },
+    Wake { node: NodeId, epoch: u32 },
+    Submit { node: NodeId },
+    Emit { node: NodeId, output: Output },
+    Crash { node: NodeId },
+    Restart { node: NodeId },
+    Net(usize),
+}
+
+#[derive(Debug)]
+struct Entry {
+    at: Time,
+    seq: u64,
+    event: Event,
+}
+
+impl PartialEq for Entry {
+    fn eq(&self, o: &Self) -> bool {
+        (self.at, self.seq) == (o.at, o.seq)
+    }
+}
+impl Eq for Entry {}
+impl PartialOrd for Entry {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Entry {
+    fn cmp(&self, o: &Self) -> Ordering {
+        (self.at, self.seq).cmp(&(o.at, o.seq))
+    }
+}
+
+/// One simulated node and its virtual CPU.
+struct SimNode {
+    node: Node<SimCheck>,
+    adversary: Option<Adversary>,
+    busy_until: Time,
+    inbox: VecDeque<(Input, u32)>,
+    wake_pending: bool,
+    up: bool,
+    epoch: u32,
+    awaiting: Option<TxId>,
+}
+
+/// Progress of a running simulation, for a progress bar.
+#[derive(Debug, Clone, Copy)]
+pub struct Progress {
+    /// Virtual time reached.
+    pub now: Time,
+    /// Honest submissions resolved.
+    pub resolved: u64,
+    /// Honest submissions planned.
+    pub planned: u64,
+    /// Events run so far.
+    pub events: u64,
+}
+
+/// A simulation in progress.
+pub struct Simulation {
+    scenario: Scenario,
+    now: Time,
+    queue: BinaryHeap<Reverse<Entry>>,
+    seq: u64,
+    nodes: Vec<SimNode>,
+    addresses: Vec<Address>,
+    // Lookup only; its iteration order never matters.
+    index: FxHashMap<Address, NodeId>,
+    topology: Topology,
+    network: Box<dyn NetworkModel>,
+    links: Links,
+    fifo: Option<FxHashMap<(NodeId, NodeId), Time>>,
+    net_rng: ChaCha8Rng,
+    workload_rng: ChaCha8Rng,
+    cpu: CostModel,
+    feeds: Vec<Feed>,
+    verdicts: Option<Rc<RefCell<Verdicts>>>,
+    metrics: Collector,
+    trace: Trace,
+    genesis: Genesis,
+    remaining: u64,
+    planned: u64,
+    deadline: Option<Time>,
+    events: u64,
+}
+
+impl Simulation {
+    /// Builds every node, the network and the workload of `scenario`; `trace_path` adds a
+    /// JSON-lines trace file.
+    pub fn new(scenario: &Scenario, trace_path: Option<&std::path::Path>) -> Result<Simulation, SimError> {
+        scenario.validate()?;
+        let n = scenario.nodes;
+        let wallets: Vec<Wallet> =
+            (0..n).map(|i| Wallet::from_seed(seed::sub_seed_u64(scenario.seed, Stream::Keys, i as u64))).collect();
+        let addresses: Vec<Address> = wallets.iter().map(Wallet::address).collect();
+        let genesis = Genesis::with_stakes(addresses.iter().copied().zip(scenario.stakes_units()));
+        let block = genesis.block().map_err(|e| SimError::Setup(e.to_string()))?;
+        let mut config = NodeConfig::new(scenario.capacity);
+        config.round_timeout = Duration::from_millis(scenario.round_timeout_ms);
+        config.tip_rebroadcast = Some(config.round_timeout);
+        config.params.max_block_interval = scenario.max_block_interval_ms.map(Duration::from_millis);
+        config.mempool_limit = scenario.mempool_limit;
+        config.relay = matches!(scenario.topology, crate::scenario::Topology::Regular { .. });
+        let verdicts = (!scenario.real_crypto).then(|| Rc::new(RefCell::new(Verdicts::default())));
+        let withhold = 2 * config.round_timeout;
+        let mut nodes = Vec::with_capacity(n);
+        for w in &wallets {
+            let check = match &verdicts {
+                Some(v) => SimCheck::Shared(v.clone()),
+                None => SimCheck::Real(Ed25519Check::new()),
+            };
+            let node = Node::new(config, w.clone(), &block, check).map_err(|e| SimError::Setup(e.to_string()))?;
+            nodes.push(SimNode {
+                node,
+                adversary: None,
+                busy_until: Time::ZERO,
+                inbox: VecDeque::new(),
+                wake_pending: false,
+                up: true,
+                epoch: 0,
+                awaiting: None,
+            });
+        }
+        for f in &scenario.faults {
+            if let Fault::Byzantine { node, behaviour } = f {
+                nodes[*node].adversary = Some(Adversary::new(*behaviour, wallets[*node].clone(), withhold));
+            }
+        }
+        let mut workload_rng = seed::rng(scenario.seed, Stream::Workload);
+        let feeds = crate::workload::feeds(&scenario.workload, n, &mut workload_rng)?;
+        let topology = build::topology(scenario)?;
+        let network = build::network(scenario);
+        let trace = Trace::new(trace_path).map_err(|e| SimError::Output(format!("trace file: {e}")))?;
+        let honest = |i: usize| nodes[i].adversary.is_none();
+        let planned: u64 = (0..n).filter(|&i| honest(i)).map(|i| feeds[i].total() as u64).sum();
+        let mut sim = Simulation {
+            index: addresses.iter().enumerate().map(|(i, a)| (*a, i)).collect(),
+            scenario: scenario.clone(),
+            now: Time::ZERO,
+            queue: BinaryHeap::new(),
+            seq: 0,
+            nodes,
+            addresses,
+            topology,
+            network,
+            links: Links::default(),
+            fifo: scenario.network.fifo.then(FxHashMap::default),
+            net_rng: seed::rng(scenario.seed, Stream::Network),
+            workload_rng,
+            cpu: scenario.cpu.model(),
+            feeds,
+            verdicts,
+            metrics: Collector::default(),
+            trace,
+            genesis,
+            remaining: planned,
+            planned,
+            deadline: None,
+            events: 0,
+        };
+        for i in 0..n {
+            let gap = sim.feeds[i].gap(&mut sim.workload_rng);
+            sim.push(Time::ZERO + gap, Event::Submit { node: i });
+        }
+        for f in &scenario.faults {
+            if let Fault::Crash { node, at_s, restart_s } = f {
+                sim.push(secs(*at_s), Event::Crash { node: *node });
+                if let Some(r) = restart_s {
+                    sim.push(secs(*r), Event::Restart { node: *node });
+                }
+            }
+        }
+        for (i, e) in scenario.events.iter().enumerate() {
+            let (NetEvent::Partition { at_s, .. }
+            | NetEvent::OneWay { at_s, .. }
+            | NetEvent::Link { at_s, .. }
+            | NetEvent::Heal { at_s }) = e;
+            sim.push(secs(*at_s), Event::Net(i));
+        }
+        Ok(sim)
+    }
+
+    fn push(&mut self, at: Time, event: Event) {
+        self.queue.push(Reverse(Entry { at, seq: self.seq, event }));
+        self.seq += 1;
+    }
+
+    fn honest(&self, node: NodeId) -> bool {
+        self.nodes[node].adversary.is_none()
+    }
+
+    /// Runs to the stop condition, calling `progress` now and then.
+    pub fn run(mut self, progress: &mut dyn FnMut(Progress)) -> Result<Report, SimError> {
+        let started = Instant::now();
+        let limit = match self.scenario.stop {
+            Stop::Time { seconds } => secs(seconds.min(self.scenario.max_seconds)),
+            _ => secs(self.scenario.max_seconds),
+        };
+        while let Some(Reverse(entry)) = self.queue.pop() {
+            if entry.at > limit || self.deadline.is_some_and(|d| entry.at > d) {
+                break;
+            }
+            self.now = entry.at;
+            self.events += 1;
+            self.step(entry.event);
+            if self.deadline.is_none() && self.stop_reached() {
+                // Time for blocks in flight and one quiet-tip rebroadcast to land everywhere.
+                let drain = 2 * Duration::from_millis(self.scenario.round_timeout_ms) + Duration::from_secs(1);
+                self.deadline = Some(self.now + drain);
+            }
+            if self.events % 65_536 == 0 {
+                progress(self.progress());
+            }
+        }
+        progress(self.progress());
+        let (computed, reused) = self.verdicts.as_ref().map_or((0, 0), |v| {
+            let v = v.borrow();
+            (v.computed, v.reused)
+        });
+        let trace = std::mem::replace(&mut self.trace, Trace::new(None).map_err(|e| SimError::Output(e.to_string()))?);
+        let trace_digest = trace.finish().map_err(|e| SimError::Output(format!("trace file: {e}")))?;
+        let honest_up: Vec<&Node<SimCheck>> =
+            self.nodes.iter().filter(|n| n.adversary.is_none() && n.up).map(|n| &n.node).collect();
+        Ok(Report::new(
+            &self.scenario,
+            &self.genesis,
+            &self.addresses,
+            &honest_up,
+            &self.metrics,
+            self.now,
+            trace_digest,
+            self.events,
+            started.elapsed(),
+            (computed, reused),
+        ))
+    }
+
+    fn progress(&self) -> Progress {
+        Progress { now: self.now, resolved: self.planned - self.remaining, planned: self.planned, events: self.events }
+    }
+
+    fn stop_reached(&self) -> bool {
+        match self.scenario.stop {
+            Stop::Committed => self.remaining == 0,
+            Stop::Time { .. } => false,
+            Stop::Blocks { count } => self
+                .nodes
+                .iter()
+                .find(|n| n.adversary.is_none() && n.up)
+                .is_some_and(|n| n.node.chain().height() >= count),
+        }
+    }
+
+    fn step(&mut self, event: Event) {
+        match event {
+            Event::Input { node, epoch, input, bytes } => self.arrive(node, epoch, input, bytes),
+            Event::Wake { node, epoch } => self.wake(node, epoch),
+            Event::Submit { node } => self.submit(node),
+            Event::Emit { node, output } => {
+                self.trace.record(self.now, node, "emit", &[]);
+                self.dispatch(node, output, self.now);
+            }
+            Event::Crash { node } => self.crash(node),
+            Event::Restart { node } => self.restart(node),
+            Event::Net(i) => self.net_event(i),
+        }
+    }
+
+    fn arrive(&mut self, id: NodeId, epoch: u32, input: Input, bytes: u32) {
+        let n = &mut self.nodes[id];
+        if !n.up || n.epoch != epoch {
+            if matches!(input, Input::Peer { .. }) {
+                self.metrics.messages_lost += 1;
+            }
+            return;
+        }
+        if n.busy_until <= self.now && n.inbox.is_empty() {
+            self.process(id, input, bytes);
+        } else {
+            n.inbox.push_back((input, bytes));
+            if !n.wake_pending {
+                n.wake_pending = true;
+                let (at, epoch) = (n.busy_until, n.epoch);
+                self.push(at, Event::Wake { node: id, epoch });
+            }
+        }
+    }
+
+    fn wake(&mut self, id: NodeId, epoch: u32) {
+        let n = &mut self.nodes[id];
+        if n.epoch != epoch || !n.up {
+            return;
+        }
+        n.wake_pending = false;
+        if let Some((input, bytes)) = n.inbox.pop_front() {
+            self.process(id, input, bytes);
+        }
+        let n = &mut self.nodes[id];
+        if !n.inbox.is_empty() && !n.wake_pending {
+            n.wake_pending = true;
+            let (at, epoch) = (n.busy_until, n.epoch);
+            self.push(at, Event::Wake { node: id, epoch });
+        }
+    }
+
+    /// Runs one input on node `id`'s virtual CPU and carries out the outputs when it is done.
+    fn process(&mut self, id: NodeId, input: Input, bytes: u32) {
+        let (kind, detail) = describe(&input);
+        self.trace.record(self.now, id, kind, &detail);
+        let n = &mut self.nodes[id];
+        let start = self.now.max(n.busy_until);
+        let step = n.node.handle(start, input);
+        let done = start + self.cpu.cost(&step.work, bytes as usize);
+        n.busy_until = done;
+        let outputs: Vec<Delayed> = match &mut n.adversary {
+            Some(a) => {
+                let peers: Vec<Address> = self.topology.neighbours(id).iter().map(|&j| self.addresses[j]).collect();
+                a.rewrite(&n.node, step.outputs, &peers)
+            }
+            None => step.outputs.into_iter().map(|output| Delayed { after: Duration::ZERO, output }).collect(),
+        };
+        if self.honest(id) && outputs.iter().any(|d| matches!(d.output, Output::Reverted(_))) {
+            self.metrics.reorgs += 1;
+        }
+        for d in outputs {
+            if d.after.is_zero() {
+                self.dispatch(id, d.output, done);
+            } else {
+                self.push(done + d.after, Event::Emit { node: id, output: d.output });
+            }
+        }
+    }
+
+    fn dispatch(&mut self, id: NodeId, output: Output, at: Time) {
+        match output {
+            Output::Send { to, message } => {
+                if let Some(&j) = self.index.get(&to) {
+                    let size = message.encoded_len();
+                    self.transmit(id, j, message, size, at);
+                }
+            }
+            Output::Broadcast { message, except } => {
+                let size = message.encoded_len();
+                for k in 0..self.topology.neighbours(id).len() {
+                    let j = self.topology.neighbours(id)[k];
+                    if Some(self.addresses[j]) != except {
+                        self.transmit(id, j, message.clone(), size, at);
+                    }
+                }
+            }
+            Output::SetTimer { timer, at: fire } => {
+                let epoch = self.nodes[id].epoch;
+                self.push(fire.max(at), Event::Input { node: id, epoch, input: Input::Timer(timer), bytes: 0 });
+            }
+            Output::Committed(block) => {
+                if self.honest(id) {
+                    let me = self.addresses[id];
+                    let before = self.metrics.resolved;
+                    self.metrics.committed(id, &block, at, |t| t.sender() == me);
+                    self.remaining -= self.metrics.resolved - before;
+                }
+                if let Some(awaited) = self.nodes[id].awaiting {
+                    if block.transactions().iter().any(|t| t.id() == awaited) {
+                        self.next_closed_loop(id, at);
+                    }
+                }
+            }
+            Output::Reverted(_) => {
+                if self.honest(id) {
+                    self.metrics.reverted_blocks += 1;
+                }
+            }
+            Output::TxAccepted(tx) => {
+                self.metrics.accepted(id, tx.id(), self.now);
+                if self.feeds[id].closed_loop() {
+                    self.nodes[id].awaiting = Some(tx.id());
+                }
+            }
+            Output::TxRejected { id: tx, origin: Origin::Local, error } => {
+                let before = self.metrics.resolved;
+                self.metrics.rejected(tx, &error, self.now);
+                if self.honest(id) {
+                    self.remaining -= self.metrics.resolved - before;
+                }
+                let awaited = self.nodes[id].awaiting;
+                if self.feeds[id].closed_loop() && (awaited.is_none() || awaited == Some(tx)) {
+                    self.next_closed_loop(id, at);
+                }
+            }
+            Output::TxRejected { origin: Origin::Peer(_), error, .. } => self.metrics.peer_rejected(&error),
+            Output::BlockRejected { error, .. } => self.metrics.block_rejected(&error),
+        }
+    }
+
+    fn next_closed_loop(&mut self, id: NodeId, at: Time) {
+        self.nodes[id].awaiting = None;
+        self.push(at, Event::Submit { node: id });
+    }
+
+    fn transmit(&mut self, from: NodeId, to: NodeId, message: PeerMessage, size: usize, at: Time) {
+        self.metrics.sent(message.kind(), size);
+        if from == to || !self.links.allowed(from, to) {
+            self.metrics.messages_lost += 1;
+            return;
+        }
+        let Some(mut arrival) = self.network.delivery(from, to, size, at, &mut self.net_rng) else {
+            self.metrics.messages_lost += 1;
+            return;
+        };
+        if let Some((extra, loss)) = self.links.degradation(from, to) {
+            if lost(&mut self.net_rng, loss) {
+                self.metrics.messages_lost += 1;
+                return;
+            }
+            arrival = arrival + extra;
+        }
+        if let Some(fifo) = &mut self.fifo {
+            let last = fifo.entry((from, to)).or_insert(Time::ZERO);
+            arrival = arrival.max(*last);
+            *last = arrival;
+        }
+        let epoch = self.nodes[to].epoch;
+        let input = Input::Peer { from: self.addresses[from], message };
+        self.push(arrival, Event::Input { node: to, epoch, input, bytes: size as u32 });
+    }
+
+    fn submit(&mut self, id: NodeId) {
+        let Some(request) = self.feeds[id].next(id, &self.addresses, &mut self.workload_rng) else {
+            return;
+        };
+        if self.nodes[id].up {
+            let epoch = self.nodes[id].epoch;
+            self.arrive(id, epoch, Input::Submit(request), 0);
+        } else {
+            self.trace.record(self.now, id, "submit-lost", &[]);
+            self.metrics.lost_to_crash += 1;
+            if self.honest(id) {
+                self.remaining -= 1;
+            }
+        }
+        if !self.feeds[id].closed_loop() || !self.nodes[id].up {
+            let gap = self.feeds[id].gap(&mut self.workload_rng);
+            self.push(self.now + gap, Event::Submit { node: id });
+        }
+    }
+
+    fn crash(&mut self, id: NodeId) {
+        self.trace.record(self.now, id, "crash", &[]);
+        let n = &mut self.nodes[id];
+        n.up = false;
+        n.epoch += 1;
+        n.inbox.clear();
+        n.wake_pending = false;
+        let lost = self.metrics.lose_pending(id);
+        if self.honest(id) {
+            self.remaining -= lost;
+        }
+        if self.nodes[id].awaiting.take().is_some() {
+            self.push(self.now, Event::Submit { node: id });
+        }
+    }
+
+    fn restart(&mut self, id: NodeId) {
+        self.trace.record(self.now, id, "restart", &[]);
+        let n = &mut self.nodes[id];
+        n.node.restart();
+        n.up = true;
+        n.busy_until = self.now;
+        let epoch = n.epoch;
+        for k in 0..self.topology.neighbours(id).len() {
+            let peer = self.addresses[self.topology.neighbours(id)[k]];
+            self.push(self.now, Event::Input { node: id, epoch, input: Input::PeerConnected(peer), bytes: 0 });
+        }
+    }
+
+    fn net_event(&mut self, i: usize) {
+        let n = self.scenario.nodes;
+        self.trace.record(self.now, usize::MAX, "network", &(i as u32).to_be_bytes());
+        match self.scenario.events[i].clone() {
+            NetEvent::Partition { groups, .. } => self.links.partition(n, &groups),
+            NetEvent::OneWay { from, to, .. } => self.links.cut_one_way(&from, &to),
+            NetEvent::Link { a, b, extra_ms, loss, .. } => {
+                self.links.degrade(a, b, crate::network::millis(extra_ms), loss)
+            }
+            NetEvent::Heal { .. } => {
+                // Like TCP connections coming back: both ends learn the peer is reachable again.
+                for (a, b) in self.links.heal(n) {
+                    if self.topology.neighbours(a).contains(&b) {
+                        let epoch = self.nodes[a].epoch;
+                        let input = Input::PeerConnected(self.addresses[b]);
+                        self.push(self.now, Event::Input { node: a, epoch, input, bytes: 0 });
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `s` seconds as a time.
+fn secs(s: f64) -> Time {
+    Time::ZERO + Duration::from_secs_f64(s.max(0.0))
+}

@@ -1,0 +1,399 @@
+//! The result of a run: summary, per-validator shares, balances, digests; printed for people
+//! and written as CSV rows whose bytes depend only on the scenario and seed.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::time::Duration;
+
+use blockchat_core::{Account, Address, Block, BlockHash, Genesis, Node, Time, format_bcc};
+use sha2::{Digest, Sha256};
+
+use crate::build::{network_label, topology_label};
+use crate::crypto::SimCheck;
+use crate::metrics::{Collector, Summary};
+use crate::scenario::{Scenario, Workload};
+
+/// One node's stake, share, blocks validated and final balance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidatorRow {
+    /// Node index.
+    pub node: usize,
+    /// Its address.
+    pub address: Address,
+    /// Stake at genesis, units.
+    pub stake: u64,
+    /// Blocks it validated on the final chain.
+    pub blocks: u64,
+    /// Its final account.
+    pub account: Account,
+}
+
+/// Everything a run produced.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// The scenario run.
+    pub scenario: Scenario,
+    /// Headline numbers.
+    pub summary: Summary,
+    /// Whether every honest running node ended on the same tip.
+    pub agreement: bool,
+    /// Whether every honest running node's balances add up to the genesis supply.
+    pub supply_conserved: bool,
+    /// The reference node's final chain (the first honest running node).
+    pub chain: Vec<Arc<Block>>,
+    /// The genesis configuration.
+    pub genesis: Genesis,
+    /// Per-node stakes, blocks and balances.
+    pub validators: Vec<ValidatorRow>,
+    /// Local rejections by reason.
+    pub rejected: BTreeMap<String, u64>,
+    /// Rejections of peers' transactions by reason.
+    pub peer_rejected: BTreeMap<String, u64>,
+    /// Rejected blocks by reason.
+    pub blocks_rejected: BTreeMap<String, u64>,
+    /// Messages and bytes by kind.
+    pub messages: BTreeMap<&'static str, (u64, u64)>,
+    /// Hash of the final chain's tip (it commits to the whole chain).
+    pub chain_digest: BlockHash,
+    /// Digest of the event trace.
+    pub trace_digest: [u8; 32],
+    /// Events run (printed, not in the CSV).
+    pub events: u64,
+    /// Wall time of the run (printed, not in the CSV).
+    pub wall: Duration,
+    /// Real signature verifications and reused verdicts (printed, not in the CSV).
+    pub signatures: (u64, u64),
+}
+
+impl Report {
+    /// Assembles the report at the end of a run.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        scenario: &Scenario,
+        genesis: &Genesis,
+        addresses: &[Address],
+        honest_up: &[&Node<SimCheck>],
+        metrics: &Collector,
+        end: Time,
+        trace_digest: [u8; 32],
+        events: u64,
+        wall: Duration,
+        signatures: (u64, u64),
+    ) -> Report {
+        let chain: Vec<Arc<Block>> = match honest_up.first() {
+            Some(n) => n.chain().blocks().to_vec(),
+            None => genesis.block().map(|b| vec![Arc::new(b)]).unwrap_or_default(),
+        };
+        let tip = chain.last().map(|b| b.hash()).unwrap_or(BlockHash::ZERO);
+        let agreement = honest_up.iter().all(|n| n.chain().tip().hash() == tip);
+        let supply_conserved = honest_up.iter().all(|n| {
+            let l = n.ledger();
+            l.accounts().map(|(_, a)| a.balance).sum::<u64>() == l.total_supply()
+        });
+        let mut blocks_by: BTreeMap<Address, u64> = BTreeMap::new();
+        for b in chain.iter().skip(1) {
+            *blocks_by.entry(b.validator()).or_default() += 1;
+        }
+        let ledger = honest_up.first().map(|n| n.ledger());
+        let validators = addresses
+            .iter()
+            .enumerate()
+            .map(|(node, a)| ValidatorRow {
+                node,
+                address: *a,
+                stake: genesis.accounts.get(node).map_or(0, |g| g.stake),
+                blocks: blocks_by.get(a).copied().unwrap_or(0),
+                account: ledger.and_then(|l| l.account(a)).copied().unwrap_or_default(),
+            })
+            .collect();
+        Report {
+            scenario: scenario.clone(),
+            summary: metrics.summarise(&chain, end),
+            agreement,
+            supply_conserved,
+            chain,
+            genesis: genesis.clone(),
+            validators,
+            rejected: metrics.rejected.clone(),
+            peer_rejected: metrics.peer_rejected.clone(),
+            blocks_rejected: metrics.blocks_rejected.clone(),
+            messages: metrics.messages.clone(),
+            chain_digest: tip,
+            trace_digest,
+            events,
+            wall,
+            signatures,
+        }
+    }
+
+    /// A short digest of the chain and the trace: equal runs print equal fingerprints.
+    pub fn fingerprint(&self) -> String {
+        let mut h = Sha256::new();
+        h.update(self.chain_digest.0);
+        h.update(self.trace_digest);
+        hex::encode(&h.finalize()[..8])
+    }
+
+    /// The CSV columns, in order (documented in the crate README).
+    pub const CSV_COLUMNS: [&'static str; 36] = [
+        "name",
+        "seed",
+        "nodes",
+        "capacity",
+        "stake",
+        "network",
+        "topology",
+        "workload",
+        "think_ms",
+        "submitted",
+        "committed",
+        "rejected",
+        "rejected_balance",
+        "rejected_nonce",
+        "rejected_signature",
+        "rejected_other",
+        "pending",
+        "throughput_tps",
+        "block_time_mean_s",
+        "block_time_p50_s",
+        "block_time_p99_s",
+        "latency_p50_s",
+        "latency_p99_s",
+        "blocks",
+        "forks",
+        "reorgs",
+        "messages",
+        "bytes",
+        "messages_lost",
+        "virtual_time_s",
+        "agreement",
+        "supply_conserved",
+        "top_validator_share",
+        "top_stake_share",
+        "chain_digest",
+        "trace_digest",
+    ];
+
+    /// This run's CSV row, matching [`Report::CSV_COLUMNS`].
+    pub fn csv_row(&self) -> Vec<String> {
+        let s = &self.summary;
+        let sc = &self.scenario;
+        let count = |k: &str| self.rejected.get(k).copied().unwrap_or(0);
+        let other = s.rejected - count("InsufficientBalance") - count("BadNonce") - count("BadSignature");
+        let (top_blocks_share, top_stake_share) = self.top_validator();
+        vec![
+            sc.name.clone(),
+            sc.seed.to_string(),
+            sc.nodes.to_string(),
+            sc.capacity.to_string(),
+            sc.stake_label(),
+            network_label(sc),
+            topology_label(sc),
+            workload_label(sc),
+            think_label(sc),
+            s.submitted.to_string(),
+            s.committed.to_string(),
+            s.rejected.to_string(),
+            count("InsufficientBalance").to_string(),
+            count("BadNonce").to_string(),
+            count("BadSignature").to_string(),
+            other.to_string(),
+            s.pending.to_string(),
+            format!("{:.3}", s.throughput),
+            secs(s.block_time_mean),
+            secs(s.block_time_p50),
+            secs(s.block_time_p99),
+            secs(s.latency_p50),
+            secs(s.latency_p99),
+            s.blocks.to_string(),
+            s.forks.to_string(),
+            s.reorgs.to_string(),
+            s.messages.to_string(),
+            s.bytes.to_string(),
+            s.messages_lost.to_string(),
+            secs(s.virtual_time),
+            self.agreement.to_string(),
+            self.supply_conserved.to_string(),
+            format!("{top_blocks_share:.4}"),
+            format!("{top_stake_share:.4}"),
+            self.chain_digest.to_hex(),
+            hex::encode(self.trace_digest),
+        ]
+    }
+
+    /// Share of blocks validated by the largest staker, and its share of stake.
+    pub fn top_validator(&self) -> (f64, f64) {
+        let total_stake: u64 = self.validators.iter().map(|v| v.stake).sum();
+        let total_blocks: u64 = self.validators.iter().map(|v| v.blocks).sum();
+        let Some(top) = self.validators.iter().max_by_key(|v| (v.stake, std::cmp::Reverse(v.node))) else {
+            return (0.0, 0.0);
+        };
+        let share = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+        (share(top.blocks, total_blocks), share(top.stake, total_stake))
+    }
+
+    /// One CSV row per block of the final chain: index, hash, validator node, round, timestamp,
+    /// interval, transactions, fees.
+    pub fn blocks_csv_rows(&self) -> Vec<Vec<String>> {
+        let node_of: BTreeMap<Address, usize> = self.validators.iter().map(|v| (v.address, v.node)).collect();
+        self.chain
+            .iter()
+            .enumerate()
+            .skip(1)
+            .map(|(i, b)| {
+                let interval = b.timestamp().since(self.chain[i - 1].timestamp());
+                vec![
+                    self.scenario.name.clone(),
+                    self.scenario.seed.to_string(),
+                    b.index().to_string(),
+                    b.hash().to_hex(),
+                    node_of.get(&b.validator()).map_or("-".into(), |n| n.to_string()),
+                    b.round().to_string(),
+                    format!("{:.9}", b.timestamp().as_secs_f64()),
+                    if i == 1 { String::new() } else { secs(interval) },
+                    b.transactions().len().to_string(),
+                    b.fees().to_string(),
+                ]
+            })
+            .collect()
+    }
+
+    /// Columns of [`Report::blocks_csv_rows`].
+    pub const BLOCKS_CSV_COLUMNS: [&'static str; 10] = [
+        "name",
+        "seed",
+        "index",
+        "hash",
+        "validator_node",
+        "round",
+        "timestamp_s",
+        "interval_s",
+        "transactions",
+        "fees_units",
+    ];
+
+    /// The readable summary printed after a run.
+    pub fn text(&self) -> String {
+        let s = &self.summary;
+        let sc = &self.scenario;
+        let mut t = String::new();
+        let _ = writeln!(
+            t,
+            "BlockChat simulation '{}': {} nodes, capacity {}, stake {}, network {}, topology {}, workload {}, seed {}",
+            sc.name,
+            sc.nodes,
+            sc.capacity,
+            sc.stake_label(),
+            network_label(sc),
+            topology_label(sc),
+            workload_label(sc),
+            sc.seed
+        );
+        let _ = writeln!(
+            t,
+            "  transactions: {} submitted, {} committed, {} rejected, {} pending, {} lost to crashes",
+            s.submitted, s.committed, s.rejected, s.pending, s.lost_to_crash
+        );
+        if !self.rejected.is_empty() {
+            let _ = writeln!(t, "  rejected by reason: {}", join(&self.rejected));
+        }
+        let _ = writeln!(t, "  throughput: {:.2} committed tx per virtual second", s.throughput);
+        let _ = writeln!(
+            t,
+            "  block time: mean {}, p50 {}, p99 {} over {} blocks",
+            human(s.block_time_mean),
+            human(s.block_time_p50),
+            human(s.block_time_p99),
+            s.blocks
+        );
+        let _ = writeln!(t, "  confirmation latency: p50 {}, p99 {}", human(s.latency_p50), human(s.latency_p99));
+        let total_stake: u64 = self.validators.iter().map(|v| v.stake).sum::<u64>().max(1);
+        let _ = writeln!(t, "  node  stake share  blocks (share)  final balance BCC  stake BCC");
+        for v in &self.validators {
+            let _ = writeln!(
+                t,
+                "  {:>4}  {:>10.1}%  {:>6} ({:>5.1}%)  {:>17}  {:>9}",
+                v.node,
+                100.0 * v.stake as f64 / total_stake as f64,
+                v.blocks,
+                100.0 * v.blocks as f64 / s.blocks.max(1) as f64,
+                format_bcc(v.account.balance),
+                format_bcc(v.account.stake)
+            );
+        }
+        let _ = writeln!(t, "  forks: {} blocks off the final chain, {} reorganisations", s.forks, s.reorgs);
+        if !self.peer_rejected.is_empty() {
+            let _ = writeln!(t, "  peers' transactions rejected: {}", join(&self.peer_rejected));
+        }
+        if !self.blocks_rejected.is_empty() {
+            let _ = writeln!(t, "  blocks rejected: {}", join(&self.blocks_rejected));
+        }
+        let kinds: Vec<String> = self.messages.iter().map(|(k, (n, b))| format!("{k} {n} ({b} B)")).collect();
+        let _ = writeln!(
+            t,
+            "  messages: {} sent, {} bytes, {} lost; {}",
+            s.messages,
+            s.bytes,
+            s.messages_lost,
+            kinds.join(", ")
+        );
+        let _ = writeln!(
+            t,
+            "  agreement: {}, supply conserved: {}, virtual time {}",
+            if self.agreement { "all honest nodes share one chain" } else { "NO - honest nodes disagree" },
+            self.supply_conserved,
+            human(s.virtual_time)
+        );
+        let secs = self.wall.as_secs_f64().max(1e-9);
+        let _ = writeln!(
+            t,
+            "  simulator: {} events in {:.3} s wall ({:.0} events/s); {} signatures verified, {} verdicts reused",
+            self.events,
+            secs,
+            self.events as f64 / secs,
+            self.signatures.0,
+            self.signatures.1
+        );
+        let _ = writeln!(
+            t,
+            "  fingerprint {} (chain {}, trace {})",
+            self.fingerprint(),
+            self.chain_digest.short(),
+            hex::encode(&self.trace_digest[..4])
+        );
+        t
+    }
+}
+
+fn join(m: &BTreeMap<String, u64>) -> String {
+    m.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", ")
+}
+
+/// Seconds with nanosecond precision, fixed format.
+fn secs(d: Duration) -> String {
+    format!("{:.9}", d.as_secs_f64())
+}
+
+/// A duration for people: `12.3 ms`, `1.50 s`.
+fn human(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s >= 1.0 { format!("{s:.2} s") } else { format!("{:.2} ms", s * 1e3) }
+}
+
+/// A short label for the workload.
+pub fn workload_label(s: &Scenario) -> String {
+    match &s.workload {
+        Workload::Course { inputs: Some(dir), .. } => format!("course:{}", dir.display()),
+        Workload::Course { inputs: None, lines, .. } => format!("course:generated-{lines}"),
+        Workload::Synthetic { rate_per_node: Some(r), count, .. } => format!("synthetic:open-{r}/s:{count}"),
+        Workload::Synthetic { rate_per_node: None, count, .. } => format!("synthetic:closed:{count}"),
+    }
+}
+
+fn think_label(s: &Scenario) -> String {
+    match &s.workload {
+        Workload::Course { think, .. } => format!("{}-{}", think.min_ms, think.max_ms),
+        Workload::Synthetic { .. } => "-".into(),
+    }
+}

@@ -1,0 +1,253 @@
+//! Whole runs: determinism, agreement on the course's and generated files, every adversary, a
+//! crashed validator, a partition and heal, a crash and restart.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use blockchat_core::{Block, Ed25519Check, Node, NodeConfig, Wallet};
+use blockchat_sim::scenario::{Behaviour, Fault, NetEvent, Receivers, Scenario, Stop, Think, Workload};
+use blockchat_sim::{Report, run};
+
+fn synthetic(nodes: usize, count: usize, rate: f64) -> Scenario {
+    Scenario {
+        name: "test".into(),
+        nodes,
+        capacity: 5,
+        round_timeout_ms: 500,
+        workload: Workload::Synthetic {
+            rate_per_node: Some(rate),
+            count,
+            coin_fraction: 0.7,
+            amount_units: [1_000, 50_000],
+            message_chars: [1, 4],
+            receivers: Receivers::Uniform,
+        },
+        ..Scenario::default()
+    }
+}
+
+/// Replays the final chain into a fresh node: every signature, hash, validator and balance is
+/// checked again, so no invalid transaction or double spend can hide in it.
+fn revalidate(report: &Report) {
+    let genesis = report.chain[0].as_ref().clone();
+    let mut config = NodeConfig::new(report.scenario.capacity);
+    config.params.max_block_interval = report.scenario.max_block_interval_ms.map(std::time::Duration::from_millis);
+    let mut node = Node::new(config, Wallet::from_seed(0), &genesis, Ed25519Check::new()).unwrap();
+    for b in &report.chain[1..] {
+        node.load_block(b.clone()).unwrap_or_else(|e| panic!("block {} does not revalidate: {e}", b.index()));
+    }
+    let supply: u64 = node.ledger().accounts().map(|(_, a)| a.balance).sum();
+    assert_eq!(supply, node.ledger().total_supply());
+}
+
+fn assert_healthy(report: &Report) {
+    assert!(report.agreement, "honest nodes disagree (seed {})", report.scenario.seed);
+    assert!(report.supply_conserved);
+    revalidate(report);
+}
+
+#[test]
+fn same_seed_same_bytes_other_seed_other_fingerprint() {
+    let s = Scenario { seed: 11, ..Scenario::default() };
+    let (a, b) = (run(&s).unwrap(), run(&s).unwrap());
+    assert_eq!(a.fingerprint(), b.fingerprint());
+    assert_eq!(a.csv_row(), b.csv_row());
+    assert_eq!(a.blocks_csv_rows(), b.blocks_csv_rows());
+    let c = run(&Scenario { seed: 12, ..s }).unwrap();
+    assert_ne!(a.fingerprint(), c.fingerprint());
+    assert_healthy(&a);
+}
+
+#[test]
+fn the_cli_writes_identical_csv_bytes_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = env!("CARGO_BIN_EXE_blockchat-sim");
+    let mut outputs = Vec::new();
+    for i in 0..2 {
+        let csv = dir.path().join(format!("run{i}.csv"));
+        let blocks = dir.path().join(format!("blocks{i}.csv"));
+        let out = std::process::Command::new(bin)
+            .args(["run", "-n", "4", "-c", "4", "--seed", "5", "--quiet", "--csv"])
+            .arg(&csv)
+            .arg("--blocks-csv")
+            .arg(&blocks)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        outputs.push((std::fs::read(&csv).unwrap(), std::fs::read(&blocks).unwrap(), out.stdout));
+    }
+    assert_eq!(outputs[0], outputs[1]);
+    let header = String::from_utf8(outputs[0].0.clone()).unwrap();
+    assert!(header.starts_with("name,seed,nodes,capacity,stake,"));
+    let check = std::process::Command::new(bin).args(["run", "-n", "3", "--check-determinism"]).output().unwrap();
+    assert!(check.status.success());
+    assert!(String::from_utf8_lossy(&check.stdout).contains("determinism check: two runs gave fingerprint"));
+}
+
+#[test]
+fn bad_command_lines_are_clear_errors() {
+    let bin = env!("CARGO_BIN_EXE_blockchat-sim");
+    for (args, want) in [
+        (vec!["run", "-n", "1"], "nodes must be at least 2"),
+        (vec!["run", "--stake", "ten"], "is not whole BCC"),
+        (vec!["run", "--network", "moon"], "--network 'moon'"),
+        (vec!["run", "--until", "forever"], "--until 'forever'"),
+        (vec!["run", "--inputs", "/nonexistent/dir"], "trans0.txt"),
+        (vec!["run", "--scenario", "/nonexistent.toml"], "cannot read scenario"),
+    ] {
+        let out = std::process::Command::new(bin).args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(want), "{args:?}: {err}");
+    }
+}
+
+fn official(dir: &str) -> Option<PathBuf> {
+    let d = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/blockchat-inputs").join(dir);
+    d.exists().then_some(d)
+}
+
+#[test]
+fn course_files_and_generated_files_reach_agreement() {
+    let mut cases = vec![
+        Scenario { nodes: 5, ..Scenario::default() },
+        Scenario { nodes: 10, capacity: 10, seed: 3, ..Scenario::default() },
+        Scenario {
+            nodes: 5,
+            workload: Workload::Course { inputs: None, lines: 100, think: Think { min_ms: 100.0, max_ms: 500.0 } },
+            ..Scenario::default()
+        },
+    ];
+    for (dir, n) in [("5nodes", 5), ("10nodes", 10)] {
+        match official(dir) {
+            Some(path) => cases.push(Scenario {
+                nodes: n,
+                capacity: 10,
+                workload: Workload::Course { inputs: Some(path), lines: 100, think: Think::default() },
+                ..Scenario::default()
+            }),
+            None => eprintln!("skipped the official {dir} files: not present"),
+        }
+    }
+    for s in cases {
+        let r = run(&s).unwrap();
+        assert_healthy(&r);
+        assert_eq!(r.summary.submitted, 100 * s.nodes as u64);
+        assert_eq!(r.summary.committed + r.summary.rejected + r.summary.pending, r.summary.submitted);
+        assert!(r.summary.committed > 0);
+    }
+}
+
+fn byzantine(behaviour: Behaviour) -> Report {
+    let s = Scenario { faults: vec![Fault::Byzantine { node: 1, behaviour }], ..synthetic(5, 400, 20.0) };
+    let r = run(&s).unwrap();
+    assert_healthy(&r);
+    assert!(r.summary.blocks >= 20, "{behaviour:?}: only {} blocks", r.summary.blocks);
+    r
+}
+
+#[test]
+fn invalid_signatures_are_rejected() {
+    let r = byzantine(Behaviour::InvalidSignatures);
+    assert!(r.peer_rejected.get("BadSignature").copied().unwrap_or(0) > 0, "{:?}", r.peer_rejected);
+}
+
+#[test]
+fn double_spends_never_both_commit() {
+    let r = byzantine(Behaviour::DoubleSpend);
+    let adversary = r.validators[1].address;
+    let mut nonces: Vec<u64> = r.chain[1..]
+        .iter()
+        .flat_map(|b| b.transactions().iter().filter(|t| t.sender() == adversary).map(|t| t.nonce()))
+        .collect();
+    let all = nonces.len();
+    nonces.sort_unstable();
+    nonces.dedup();
+    assert_eq!(nonces.len(), all, "a nonce committed twice");
+    assert!(all > 0, "the double spender's transactions never committed at all");
+}
+
+#[test]
+fn replayed_transactions_are_rejected() {
+    let r = byzantine(Behaviour::Replay);
+    let replays = r.peer_rejected.get("BadNonce").copied().unwrap_or(0);
+    assert!(replays > 0, "{:?}", r.peer_rejected);
+}
+
+#[test]
+fn forged_blocks_are_rejected() {
+    let r = byzantine(Behaviour::Forge);
+    assert!(r.blocks_rejected.get("WrongValidator").copied().unwrap_or(0) > 0, "{:?}", r.blocks_rejected);
+    assert!(r.blocks_rejected.get("BadSignature").copied().unwrap_or(0) > 0, "{:?}", r.blocks_rejected);
+}
+
+#[test]
+fn equivocation_settles_on_one_block() {
+    let r = byzantine(Behaviour::Equivocate);
+    assert!(r.summary.forks > 0, "the equivocator never produced a competing block");
+}
+
+#[test]
+fn a_silent_validator_publishes_nothing_and_the_chain_grows() {
+    let r = byzantine(Behaviour::SilentValidator);
+    let silent = r.validators[1].address;
+    assert!(r.chain.iter().all(|b: &Arc<Block>| b.validator() != silent));
+    assert!(r.chain.iter().any(|b| b.round() > 0));
+}
+
+#[test]
+fn withheld_blocks_do_not_split_the_network() {
+    byzantine(Behaviour::Withhold);
+}
+
+#[test]
+fn a_crashed_validator_does_not_stop_the_chain() {
+    let s = Scenario {
+        faults: vec![
+            Fault::Crash { node: 0, at_s: 0.0, restart_s: None },
+            Fault::Crash { node: 3, at_s: 0.0, restart_s: None },
+        ],
+        ..synthetic(5, 300, 20.0)
+    };
+    let r = run(&s).unwrap();
+    assert_healthy(&r);
+    assert!(r.summary.blocks >= 20);
+    assert!(r.chain.iter().any(|b| b.round() > 0), "no fallback round was ever needed");
+}
+
+#[test]
+fn a_partition_heals_into_one_chain() {
+    let s = Scenario {
+        events: vec![
+            NetEvent::Partition { at_s: 0.3, groups: vec![vec![0, 1], vec![2, 3, 4]] },
+            NetEvent::Heal { at_s: 4.0 },
+        ],
+        stop: Stop::Time { seconds: 12.0 },
+        ..synthetic(5, 600, 10.0)
+    };
+    let r = run(&s).unwrap();
+    assert_healthy(&r);
+    assert!(r.summary.reorgs > 0, "nobody had to switch branches after the heal");
+    assert!(r.summary.messages_lost > 0);
+}
+
+#[test]
+fn a_restarted_node_catches_up() {
+    let s =
+        Scenario { faults: vec![Fault::Crash { node: 2, at_s: 1.0, restart_s: Some(4.0) }], ..synthetic(5, 600, 15.0) };
+    let r = run(&s).unwrap();
+    assert_healthy(&r);
+    assert!(r.summary.lost_to_crash > 0);
+}
+
+#[test]
+fn a_sparse_overlay_relays_to_everyone() {
+    let s = Scenario {
+        topology: blockchat_sim::scenario::Topology::Regular { k: 4 },
+        network: blockchat_sim::scenario::Network::wan(),
+        ..synthetic(30, 600, 2.0)
+    };
+    let r = run(&s).unwrap();
+    assert_healthy(&r);
+    assert_eq!(r.summary.committed + r.summary.rejected + r.summary.pending, r.summary.submitted);
+}
