@@ -80,8 +80,7 @@ fn ledger(c: &mut Criterion) {
 fn block_setup(n: usize) -> (Chain, Arc<Block>, Ed25519Check) {
     let ws = wallets(n.max(2));
     let g = genesis_for(&ws).block().unwrap();
-    let params = ChainParams { capacity: n, max_block_interval: None };
-    let chain = Chain::new(&g, params, 64).unwrap();
+    let chain = Chain::new(&g, ChainParams::new(n)).unwrap();
     let v = chain.validator_for(0).unwrap();
     let validator = ws.iter().find(|w| w.address() == v).unwrap();
     let txs: Vec<Arc<Transaction>> = (0..n)

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::block::Block;
-use crate::error::{BlockError, GenesisError};
+use crate::error::{BlockError, GenesisError, TxError};
 use crate::genesis::Genesis;
 use crate::ids::{Address, BlockHash};
 use crate::ledger::{Ledger, Undo};
@@ -28,9 +28,25 @@ pub struct ChainParams {
     /// When set, blocks may hold 1..=capacity transactions and a validator mints a partial block
     /// once its oldest pending transaction has waited this long. Off in the course.
     pub max_block_interval: Option<Duration>,
+    /// How long the expected validator has before the next round's draw; a round-r block's
+    /// timestamp must be at least its parent's plus r round timeouts.
+    pub round_timeout: Duration,
+    /// How many blocks a reorganisation may undo; blocks deeper than this are final.
+    pub max_reorg_depth: u64,
 }
 
 impl ChainParams {
+    /// The course's rules for blocks of `capacity`: no partial blocks, 2 s rounds, 64-block
+    /// reorganisations.
+    pub fn new(capacity: usize) -> ChainParams {
+        ChainParams { capacity, max_block_interval: None, round_timeout: Duration::from_secs(2), max_reorg_depth: 64 }
+    }
+
+    /// The earliest timestamp a block of `round` may carry after a parent stamped `parent`.
+    pub fn earliest(&self, parent: Time, round: u32) -> Time {
+        parent + self.round_timeout.saturating_mul(round)
+    }
+
     /// Fewest and most transactions a valid block holds.
     pub fn block_size(&self) -> (usize, usize) {
         match self.max_block_interval {
@@ -72,7 +88,6 @@ type Score = (u64, Reverse<u64>, Reverse<BlockHash>);
 #[derive(Debug, Clone)]
 pub struct Chain {
     params: ChainParams,
-    max_reorg: u64,
     blocks: Vec<Arc<Block>>,
     // Cumulative rounds from genesis, per height.
     rounds: Vec<u64>,
@@ -85,13 +100,12 @@ pub struct Chain {
 }
 
 impl Chain {
-    /// A chain holding only `genesis`, keeping undo data for `max_reorg` blocks.
-    pub fn new(genesis: &Block, params: ChainParams, max_reorg: u64) -> Result<Chain, GenesisError> {
+    /// A chain holding only `genesis`.
+    pub fn new(genesis: &Block, params: ChainParams) -> Result<Chain, GenesisError> {
         let ledger = Genesis::from_block(genesis)?.ledger()?;
         let genesis = Arc::new(genesis.clone());
         Ok(Chain {
             params,
-            max_reorg,
             heights: HashMap::from([(genesis.hash(), 0)]),
             blocks: vec![genesis],
             rounds: vec![0],
@@ -209,6 +223,20 @@ impl Chain {
                 got: block.timestamp().as_nanos(),
             });
         }
+        self.check_size(block)?;
+        let earliest = self.params.earliest(parent.timestamp(), block.round());
+        if block.timestamp() < earliest {
+            return Err(BlockError::RoundTooEarly {
+                round: block.round(),
+                earliest: earliest.as_nanos(),
+                got: block.timestamp().as_nanos(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The number of transactions is within the allowed range.
+    pub fn check_size(&self, block: &Block) -> Result<(), BlockError> {
         let (min, max) = self.params.block_size();
         let got = block.transactions().len();
         if got < min || got > max {
@@ -259,7 +287,7 @@ impl Chain {
         self.blocks.push(block);
         self.rounds.push(rounds);
         self.undo.push_back(undo);
-        while self.undo.len() as u64 > self.max_reorg {
+        while self.undo.len() as u64 > self.params.max_reorg_depth {
             self.undo.pop_front();
         }
     }
@@ -329,9 +357,9 @@ impl Chain {
 
     /// Drops side blocks too old to ever be adopted, and the oldest beyond a fixed budget.
     fn prune_side(&mut self) {
-        let floor = self.height().saturating_sub(self.max_reorg);
+        let floor = self.height().saturating_sub(self.params.max_reorg_depth);
         self.side.retain(|_, s| s.block.index() > floor);
-        let budget = 4 * self.max_reorg as usize + 64;
+        let budget = 4 * self.params.max_reorg_depth as usize + 64;
         while self.side.len() > budget {
             let oldest = self.side.iter().min_by_key(|(h, s)| (s.block.index(), **h)).map(|(h, _)| *h);
             if let Some(h) = oldest {
@@ -340,8 +368,9 @@ impl Chain {
         }
     }
 
-    /// Mints the next block from `candidates` (in order, skipping any that no longer apply) if
-    /// `wallet` is the validator for `round` and enough apply. The block joins the chain.
+    /// Mints the next block from `candidates` (in order) if `wallet` is the validator for
+    /// `round`: the block joins the chain. Candidates that no longer apply are skipped and
+    /// returned with why, so the caller can drop them.
     pub fn mint<'a>(
         &mut self,
         wallet: &Wallet,
@@ -349,9 +378,10 @@ impl Chain {
         round: u32,
         candidates: impl Iterator<Item = &'a Arc<Transaction>>,
         work: &mut Work,
-    ) -> Option<Arc<Block>> {
+    ) -> Minted {
+        let mut minted = Minted::default();
         if self.validator_for(round) != Some(wallet.address()) {
-            return None;
+            return minted;
         }
         let (min, max) = self.params.block_size();
         let mut undo = Undo::default();
@@ -362,24 +392,35 @@ impl Chain {
                 break;
             }
             work.applied += 1;
-            if self.ledger.apply(tx, &mut fees, &mut undo).is_ok() {
-                txs.push(tx.clone());
+            match self.ledger.apply(tx, &mut fees, &mut undo) {
+                Ok(()) => txs.push(tx.clone()),
+                Err(e) => minted.failed.push((tx.clone(), e)),
             }
         }
         if txs.len() < min {
             self.ledger.revert(undo);
-            return None;
+            return minted;
         }
         self.ledger.credit(wallet.address(), fees, &mut undo);
         let tip = self.tip();
-        let timestamp = now.max(tip.timestamp());
+        let timestamp = now.max(self.params.earliest(tip.timestamp(), round));
         let block = Arc::new(Block::new_signed(wallet, tip.index() + 1, timestamp, round, tip.hash(), txs));
         work.signed += 1;
         work.hashed_bytes += 93 + 32 * block.transactions().len() as u64;
         self.push(block.clone(), undo);
         self.prune_side();
-        Some(block)
+        minted.block = Some(block);
+        minted
     }
+}
+
+/// What an attempt to mint produced.
+#[derive(Debug, Default)]
+pub struct Minted {
+    /// The new block, now the tip, if one was minted.
+    pub block: Option<Arc<Block>>,
+    /// Candidates that could not apply, with why.
+    pub failed: Vec<(Arc<Transaction>, TxError)>,
 }
 
 /// Verifies every transaction not already verified, as one batch.
@@ -410,7 +451,7 @@ fn verify_transactions(
         work.verified += 1;
         if !check.verify(item) {
             let id = block.transactions()[position].id();
-            return Err(BlockError::InvalidTransaction { position, id, error: crate::error::TxError::BadSignature });
+            return Err(BlockError::InvalidTransaction { position, id, error: TxError::BadSignature });
         }
     }
     Err(BlockError::BadSignature)

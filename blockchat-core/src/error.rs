@@ -89,6 +89,36 @@ pub enum TxError {
         /// Its id.
         id: TxId,
     },
+    /// The same transaction is already in a recent block: a late duplicate or a replay.
+    #[error("transaction {id} is already committed")]
+    AlreadyCommitted {
+        /// Its id.
+        id: TxId,
+    },
+}
+
+impl TxError {
+    /// The variant's name, for counting and logs without formatting.
+    pub fn name(&self) -> &'static str {
+        match self {
+            TxError::BadSignature => "BadSignature",
+            TxError::BadNonce { .. } => "BadNonce",
+            TxError::NonceTooFarAhead { .. } => "NonceTooFarAhead",
+            TxError::InsufficientBalance { .. } => "InsufficientBalance",
+            TxError::UnknownSender { .. } => "UnknownSender",
+            TxError::UnknownReceiver { .. } => "UnknownReceiver",
+            TxError::SendToSelf => "SendToSelf",
+            TxError::ReceiverIsZero => "ReceiverIsZero",
+            TxError::StakeReceiverNotZero { .. } => "StakeReceiverNotZero",
+            TxError::ZeroAmount => "ZeroAmount",
+            TxError::EmptyMessage => "EmptyMessage",
+            TxError::MessageTooLong { .. } => "MessageTooLong",
+            TxError::NoStakersLeft => "NoStakersLeft",
+            TxError::MempoolFull { .. } => "MempoolFull",
+            TxError::AlreadyPending { .. } => "AlreadyPending",
+            TxError::AlreadyCommitted { .. } => "AlreadyCommitted",
+        }
+    }
 }
 
 /// Why a block is invalid.
@@ -152,6 +182,24 @@ pub enum BlockError {
         /// Why.
         error: TxError,
     },
+    /// A round-r block minted before r round timeouts had passed since its parent.
+    #[error("round {round} cannot start before {earliest} ns, but the block says {got} ns")]
+    RoundTooEarly {
+        /// The round claimed.
+        round: u32,
+        /// Parent timestamp plus round × round timeout (ns).
+        earliest: u64,
+        /// The block's timestamp (ns).
+        got: u64,
+    },
+    /// The timestamp is further in the future than clocks can drift.
+    #[error("timestamp {timestamp} ns is ahead of this node's clock ({now} ns) by more than the allowed drift")]
+    FromTheFuture {
+        /// The block's timestamp (ns).
+        timestamp: u64,
+        /// The receiving node's time (ns).
+        now: u64,
+    },
     /// Adopting the block would undo more blocks than the node keeps undo data for.
     #[error("the fork starts {depth} blocks back, deeper than the {max} that can be reorganised")]
     ReorgTooDeep {
@@ -163,6 +211,26 @@ pub enum BlockError {
     /// The block is not a valid genesis block.
     #[error("invalid genesis: {0}")]
     Genesis(#[from] GenesisError),
+}
+
+impl BlockError {
+    /// The variant's name, for counting and logs without formatting.
+    pub fn name(&self) -> &'static str {
+        match self {
+            BlockError::WrongIndex { .. } => "WrongIndex",
+            BlockError::UnknownParent { .. } => "UnknownParent",
+            BlockError::WrongValidator { .. } => "WrongValidator",
+            BlockError::NoStakers => "NoStakers",
+            BlockError::BadSignature => "BadSignature",
+            BlockError::WrongSize { .. } => "WrongSize",
+            BlockError::TimestampBeforeParent { .. } => "TimestampBeforeParent",
+            BlockError::InvalidTransaction { .. } => "InvalidTransaction",
+            BlockError::ReorgTooDeep { .. } => "ReorgTooDeep",
+            BlockError::RoundTooEarly { .. } => "RoundTooEarly",
+            BlockError::FromTheFuture { .. } => "FromTheFuture",
+            BlockError::Genesis(_) => "Genesis",
+        }
+    }
 }
 
 /// Why a genesis configuration or block is invalid.

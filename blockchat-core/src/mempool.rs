@@ -144,11 +144,34 @@ impl Mempool {
             return Err(TxError::AlreadyPending { id: tx.id() });
         }
         tx.check_form()?;
-        ledger.account(&tx.sender()).ok_or(TxError::UnknownSender { sender: tx.sender() })?;
+        let committed = ledger.account(&tx.sender()).ok_or(TxError::UnknownSender { sender: tx.sender() })?;
         if !tx.receiver().is_zero() && ledger.account(&tx.receiver()).is_none() {
             return Err(TxError::UnknownReceiver { receiver: tx.receiver() });
         }
+        // A spent nonce can never apply: refuse it before anyone pays for its signature.
+        if tx.nonce() < committed.next_nonce {
+            return Err(TxError::BadNonce { expected: committed.next_nonce, got: tx.nonce() });
+        }
         Ok(())
+    }
+
+    /// Total stake once every pending stake change applies (what an unstake must leave above 0).
+    fn projected_total_stake(&self, ledger: &Ledger) -> u64 {
+        let mut total = ledger.lottery().total_stake();
+        for (address, sender) in &self.senders {
+            if let (Some((_, stake)), Some(committed)) = (sender.last_stake, ledger.account(address)) {
+                total = total - committed.stake.min(total) + stake;
+            }
+        }
+        total
+    }
+
+    /// The total stake to check `tx` against: only stakes need the projection.
+    fn total_stake_for(&self, tx: &Transaction, ledger: &Ledger) -> u64 {
+        match tx.kind() {
+            TxKind::Stake { .. } => self.projected_total_stake(ledger),
+            _ => ledger.lottery().total_stake(),
+        }
     }
 
     /// Every admission check but the signature, without admitting: whether `tx` would be
@@ -159,7 +182,7 @@ impl Mempool {
             return Err(TxError::MempoolFull { limit: self.limit });
         }
         let committed = ledger.account(&tx.sender()).ok_or(TxError::UnknownSender { sender: tx.sender() })?;
-        Ledger::check_against(&self.projected(&tx.sender(), committed), tx, ledger.lottery().total_stake())
+        Ledger::check_against(&self.projected(&tx.sender(), committed), tx, self.total_stake_for(tx, ledger))
     }
 
     /// Offers `tx`. Cheap checks run first; `verify` (the signature check) runs only if they pass.
@@ -190,7 +213,7 @@ impl Mempool {
         if self.queue.len() >= self.limit {
             return Err(TxError::MempoolFull { limit: self.limit });
         }
-        Ledger::check_against(&projected, &tx, ledger.lottery().total_stake())?;
+        Ledger::check_against(&projected, &tx, self.total_stake_for(&tx, ledger))?;
         if !verify(&tx) {
             return Err(TxError::BadSignature);
         }
@@ -220,7 +243,7 @@ impl Mempool {
                 return;
             };
             if self.queue.len() >= self.limit
-                || Ledger::check_against(&projected, &tx, ledger.lottery().total_stake()).is_err()
+                || Ledger::check_against(&projected, &tx, self.total_stake_for(&tx, ledger)).is_err()
             {
                 return;
             }
@@ -254,11 +277,70 @@ impl Mempool {
                 recheck.push(sender);
             }
         }
+        // A committed stake change moves the total stake that pending unstakes must leave.
+        if included.iter().any(|t| matches!(t.kind(), TxKind::Stake { .. })) {
+            recheck.extend(self.senders.iter().filter(|(_, s)| s.last_stake.is_some()).map(|(a, _)| *a));
+        }
         recheck.sort_unstable();
         recheck.dedup();
         let mut dropped = Vec::new();
         for address in recheck {
             self.recheck(address, ledger, &mut dropped);
+        }
+        dropped
+    }
+
+    /// Drops `tx`, which cannot apply for `error`, and whatever of its sender's queue no longer
+    /// fits without it.
+    pub fn evict(&mut self, tx: &Transaction, error: TxError, ledger: &Ledger) -> Vec<(Arc<Transaction>, TxError)> {
+        let mut dropped = Vec::new();
+        if let Some(seq) = self.by_id.remove(&tx.id()) {
+            if let Some((t, _)) = self.queue.remove(&seq) {
+                dropped.push((t, error));
+            }
+        }
+        self.recheck(tx.sender(), ledger, &mut dropped);
+        dropped
+    }
+
+    /// After a reorganisation to `ledger`: transactions of the new blocks leave, those of
+    /// abandoned blocks (`returned`) come back, and the senders and receivers the change
+    /// `touched` are re-checked. Returns what was dropped, with why.
+    pub fn on_reorg(
+        &mut self,
+        applied: &[Arc<Transaction>],
+        returned: Vec<Arc<Transaction>>,
+        touched: &[Address],
+        now: Time,
+        ledger: &Ledger,
+    ) -> Vec<(Arc<Transaction>, TxError)> {
+        for tx in applied {
+            if let Some(seq) = self.by_id.remove(&tx.id()) {
+                self.queue.remove(&seq);
+            }
+        }
+        // Take out every pending transaction of a touched address, then re-admit the returned
+        // ones before them (their nonces come first).
+        let mut pulled = Vec::new();
+        for address in touched {
+            if let Some(sender) = self.senders.remove(address) {
+                for (seq, id) in sender.txs {
+                    self.by_id.remove(&id);
+                    if let Some(entry) = self.queue.remove(&seq) {
+                        pulled.push(entry);
+                    }
+                }
+            }
+        }
+        let mut dropped = Vec::new();
+        for (tx, at) in returned.into_iter().map(|t| (t, now)).chain(pulled) {
+            match self.admit(tx.clone(), at, ledger, |_| true) {
+                Ok(_) | Err(TxError::AlreadyPending { .. }) => {}
+                Err(e) => dropped.push((tx, e)),
+            }
+        }
+        for address in touched {
+            self.recheck(*address, ledger, &mut dropped);
         }
         dropped
     }
@@ -284,7 +366,7 @@ impl Mempool {
                 };
                 self.by_id.remove(&id);
                 let projected = fresh.projected(&committed);
-                let verdict = Ledger::check_against(&projected, &tx, ledger.lottery().total_stake());
+                let verdict = Ledger::check_against(&projected, &tx, self.total_stake_for(&tx, ledger));
                 match verdict {
                     Ok(()) => {
                         fresh.push(seq, &tx);
@@ -299,32 +381,6 @@ impl Mempool {
             }
         }
         self.promote(address, ledger);
-    }
-
-    /// Empties the mempool and re-admits `first` then everything that was pending, against
-    /// `ledger` (after a reorganisation). Signatures are not checked again. Returns the dropped.
-    pub fn rebuild(
-        &mut self,
-        first: Vec<Arc<Transaction>>,
-        now: Time,
-        ledger: &Ledger,
-    ) -> Vec<(Arc<Transaction>, TxError)> {
-        let old_queue = std::mem::take(&mut self.queue);
-        let old_future = std::mem::take(&mut self.future);
-        self.by_id.clear();
-        self.senders.clear();
-        let mut dropped = Vec::new();
-        let candidates =
-            first.into_iter().map(|t| (t, now)).chain(old_queue.into_values()).chain(old_future.into_values());
-        for (tx, at) in candidates {
-            if self.knows(&tx) {
-                continue;
-            }
-            if let Err(e) = self.admit(tx.clone(), at, ledger, |_| true) {
-                dropped.push((tx, e));
-            }
-        }
-        dropped
     }
 
     /// Forgets everything (a crash loses the mempool).
@@ -415,14 +471,17 @@ mod tests {
     }
 
     #[test]
-    fn rebuild_puts_returned_transactions_first() {
+    fn a_reorg_returns_abandoned_transactions_before_later_ones() {
         let (ledger, w) = setup();
         let mut pool = Mempool::new(100, 8);
-        let a = coins(&w[1], &w[2], 1, 0);
-        pool.admit(a.clone(), Time(0), &ledger, |_| true).unwrap();
+        // w[0]'s nonce-0 transfer was in an abandoned block; its nonce-1 transfer is pending.
         let back = coins(&w[0], &w[2], 1, 0);
-        assert!(pool.rebuild(vec![back.clone()], Time(9), &ledger).is_empty());
+        let later = coins(&w[0], &w[2], 1, 1);
+        pool.admit(later.clone(), Time(0), &ledger, |_| true).unwrap();
+        assert_eq!(pool.held(), 1, "nonce 1 waits for nonce 0");
+        let dropped = pool.on_reorg(&[], vec![back.clone()], &[w[0].address()], Time(9), &ledger);
+        assert!(dropped.is_empty(), "{dropped:?}");
         let order: Vec<TxId> = pool.iter().map(|(t, _)| t.id()).collect();
-        assert_eq!(order, vec![back.id(), a.id()]);
+        assert_eq!(order, vec![back.id(), later.id()]);
     }
 }

@@ -83,7 +83,7 @@ fn overspending_and_unknown_receivers_are_rejected_locally() {
 #[test]
 fn a_silent_validator_does_not_stop_the_chain() {
     let mut config = NodeConfig::new(3);
-    config.round_timeout = Duration::from_millis(200);
+    config.params.round_timeout = Duration::from_millis(200);
     let mut net = Net::new(4, config, 10 * BCC);
     net.muted.insert(2);
     workload(&mut net, 24);
@@ -163,7 +163,7 @@ fn a_late_round_zero_block_wins_over_the_fallback() {
     // The round-0 validator is slow; others time out and adopt a round-1 block, then the late
     // round-0 block arrives at the same height and wins (fewer rounds), so all converge on it.
     let mut config = NodeConfig::new(2);
-    config.round_timeout = Duration::from_millis(50);
+    config.params.round_timeout = Duration::from_millis(50);
     let mut net = Net::new(5, config, 10 * BCC);
     let v0 = net.nodes[0].chain().validator_for(0).unwrap();
     let slow = (0..5).find(|&i| net.address(i) == v0).unwrap();

@@ -13,6 +13,8 @@ use blockchat_core::{
 };
 
 const BCC: u64 = UNITS_PER_BCC;
+/// The receiving node's clock in the block tables: 1000 s.
+const NOW: u64 = 1_000_000_000_000;
 
 struct Fixture {
     wallets: Vec<Wallet>,
@@ -73,6 +75,8 @@ fn invalid_blocks_table() {
         Signature([3; 64]),
     ));
     let wrong_round = (1..50).find(|&r| f.node.chain().validator_for(r) != Some(chosen)).unwrap();
+    // A round-r block may not be stamped before r round timeouts (2 s each) after its parent.
+    let late = |round: u32| u64::from(round) * 2_000_000_000 + 5;
     let cases: Vec<(&str, Arc<Block>, BlockError)> = vec![
         (
             "wrong validator",
@@ -81,7 +85,7 @@ fn invalid_blocks_table() {
         ),
         (
             "validator of another round",
-            signed(v, 1, 5, wrong_round, parent, good.clone()),
+            signed(v, 1, late(wrong_round), wrong_round, parent, good.clone()),
             BlockError::WrongValidator {
                 round: wrong_round,
                 expected: f.node.chain().validator_for(wrong_round).unwrap(),
@@ -89,6 +93,16 @@ fn invalid_blocks_table() {
             },
         ),
         ("forged block signature", forged_sig, BlockError::BadSignature),
+        (
+            "a later round minted before its time",
+            signed(v, 1, 5, 1, parent, good.clone()),
+            BlockError::RoundTooEarly { round: 1, earliest: 2_000_000_000, got: 5 },
+        ),
+        (
+            "timestamp beyond the clock drift",
+            signed(v, 1, NOW + 5_000_000_001, 0, parent, good.clone()),
+            BlockError::FromTheFuture { timestamp: NOW + 5_000_000_001, now: NOW },
+        ),
         ("wrong index", signed(v, 2, 5, 0, parent, good.clone()), BlockError::WrongIndex { expected: 1, got: 2 }),
         (
             "too few transactions",
@@ -127,7 +141,7 @@ fn invalid_blocks_table() {
     ];
     for (name, block, want) in cases {
         let mut node = fixture().node;
-        let step = node.handle(Time(10), Input::Peer { from: v.address(), message: PeerMessage::Block(block) });
+        let step = node.handle(Time(NOW), Input::Peer { from: v.address(), message: PeerMessage::Block(block) });
         assert_eq!(block_errors(&step.outputs), vec![want], "{name}");
         assert_eq!(node.chain().height(), 0, "{name}");
     }
@@ -147,7 +161,18 @@ fn invalid_blocks_table() {
     let mut node = fixture().node;
     let orphan = signed(v, 5, 5, 0, blockchat_core::BlockHash([9; 32]), good);
     let out = node.handle(Time(12), Input::Peer { from: v.address(), message: PeerMessage::Block(orphan) });
-    assert_eq!(out.outputs, vec![Output::Send { to: v.address(), message: PeerMessage::GetBlocks { from: 1 } }]);
+    // ...and a retry is scheduled in case the answer never comes.
+    assert_eq!(
+        out.outputs,
+        vec![
+            Output::Send { to: v.address(), message: PeerMessage::GetBlocks { from: 1 } },
+            Output::SetTimer {
+                timer: blockchat_core::Timer::Sync { generation: 0 },
+                at: Time(12) + std::time::Duration::from_secs(2)
+            },
+        ]
+    );
+    assert_eq!(node.orphans(), 1);
 }
 
 #[test]
@@ -189,7 +214,13 @@ fn a_replayed_committed_transaction_is_refused() {
     net.run();
     assert_eq!(net.nodes[1].chain().height(), 1);
     let (now, from) = (net.now, net.address(0));
-    let step = net.nodes[2].handle(now, Input::Peer { from, message: PeerMessage::Transaction(t) });
+    let again = || Input::Peer { from, message: PeerMessage::Transaction(t.clone()) };
+    // Recently committed: refused as a duplicate without touching the ledger.
+    let step = net.nodes[2].handle(now, again());
+    assert_eq!(tx_errors(&step.outputs), vec![TxError::AlreadyCommitted { id: t.id() }]);
+    // Forgotten (as after a restart): the nonce still refuses it.
+    net.nodes[2].restart();
+    let step = net.nodes[2].handle(now, again());
     assert_eq!(tx_errors(&step.outputs), vec![TxError::BadNonce { expected: 1, got: 0 }]);
 }
 

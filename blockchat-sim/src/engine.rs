@@ -2,14 +2,13 @@
 //! hands inputs to nodes and carries out their outputs. No protocol logic lives here.
 
 use std::cell::RefCell;
-use std::cmp::{Ordering, Reverse};
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::VecDeque;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use blockchat_core::node::Origin;
 use blockchat_core::{
-    Address, Ed25519Check, Genesis, Input, Node, NodeConfig, Output, PeerMessage, Time, TxId, Wallet,
+    Address, Chain, Ed25519Check, Genesis, Input, Node, NodeConfig, Output, PeerMessage, Time, TxId, Wallet,
 };
 use rand_chacha::ChaCha8Rng;
 use rustc_hash::FxHashMap;
@@ -22,6 +21,7 @@ use crate::crypto::{SimCheck, Verdicts};
 use crate::links::Links;
 use crate::metrics::Collector;
 use crate::network::{NetworkModel, NodeId, lost};
+use crate::queue::Queue;
 use crate::report::Report;
 use crate::scenario::{Fault, NetEvent, Scenario, Stop};
 use crate::seed::{self, Stream};
@@ -38,30 +38,6 @@ enum Event {
     Crash { node: NodeId },
     Restart { node: NodeId },
     Net(usize),
-}
-
-#[derive(Debug)]
-struct Entry {
-    at: Time,
-    seq: u64,
-    event: Event,
-}
-
-impl PartialEq for Entry {
-    fn eq(&self, o: &Self) -> bool {
-        (self.at, self.seq) == (o.at, o.seq)
-    }
-}
-impl Eq for Entry {}
-impl PartialOrd for Entry {
-    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
-        Some(self.cmp(o))
-    }
-}
-impl Ord for Entry {
-    fn cmp(&self, o: &Self) -> Ordering {
-        (self.at, self.seq).cmp(&(o.at, o.seq))
-    }
 }
 
 /// One simulated node and its virtual CPU.
@@ -93,8 +69,7 @@ pub struct Progress {
 pub struct Simulation {
     scenario: Scenario,
     now: Time,
-    queue: BinaryHeap<Reverse<Entry>>,
-    seq: u64,
+    queue: Queue<Event>,
     nodes: Vec<SimNode>,
     addresses: Vec<Address>,
     // Lookup only; its iteration order never matters.
@@ -129,20 +104,22 @@ impl Simulation {
         let genesis = Genesis::with_stakes(addresses.iter().copied().zip(scenario.stakes_units()));
         let block = genesis.block().map_err(|e| SimError::Setup(e.to_string()))?;
         let mut config = NodeConfig::new(scenario.capacity);
-        config.round_timeout = Duration::from_millis(scenario.round_timeout_ms);
-        config.tip_rebroadcast = Some(config.round_timeout);
-        config.params.max_block_interval = scenario.max_block_interval_ms.map(Duration::from_millis);
+        config.params = scenario.chain_params();
+        config.tip_rebroadcast = Some(config.params.round_timeout);
         config.mempool_limit = scenario.mempool_limit;
         config.relay = matches!(scenario.topology, crate::scenario::Topology::Regular { .. });
         let verdicts = (!scenario.real_crypto).then(|| Rc::new(RefCell::new(Verdicts::default())));
-        let withhold = 2 * config.round_timeout;
+        let withhold = 2 * config.params.round_timeout;
+        // Validated once; every node starts from a copy.
+        let chain = Chain::new(&block, config.params).map_err(|e| SimError::Setup(e.to_string()))?;
         let mut nodes = Vec::with_capacity(n);
         for w in &wallets {
             let check = match &verdicts {
                 Some(v) => SimCheck::Shared(v.clone()),
                 None => SimCheck::Real(Ed25519Check::new()),
             };
-            let node = Node::new(config, w.clone(), &block, check).map_err(|e| SimError::Setup(e.to_string()))?;
+            let node = Node::with_chain(config, w.clone(), chain.clone(), check)
+                .map_err(|e| SimError::Setup(e.to_string()))?;
             nodes.push(SimNode {
                 node,
                 adversary: None,
@@ -170,8 +147,7 @@ impl Simulation {
             index: addresses.iter().enumerate().map(|(i, a)| (*a, i)).collect(),
             scenario: scenario.clone(),
             now: Time::ZERO,
-            queue: BinaryHeap::new(),
-            seq: 0,
+            queue: Queue::default(),
             nodes,
             addresses,
             topology,
@@ -214,8 +190,7 @@ impl Simulation {
     }
 
     fn push(&mut self, at: Time, event: Event) {
-        self.queue.push(Reverse(Entry { at, seq: self.seq, event }));
-        self.seq += 1;
+        self.queue.push(at, event);
     }
 
     fn honest(&self, node: NodeId) -> bool {
@@ -229,13 +204,14 @@ impl Simulation {
             Stop::Time { seconds } => secs(seconds.min(self.scenario.max_seconds)),
             _ => secs(self.scenario.max_seconds),
         };
-        while let Some(Reverse(entry)) = self.queue.pop() {
-            if entry.at > limit || self.deadline.is_some_and(|d| entry.at > d) {
+        while let Some(at) = self.queue.peek_time() {
+            if at > limit || self.deadline.is_some_and(|d| at > d) {
                 break;
             }
-            self.now = entry.at;
+            let Some((at, event)) = self.queue.pop() else { break };
+            self.now = at;
             self.events += 1;
-            self.step(entry.event);
+            self.step(event);
             if self.deadline.is_none() && self.stop_reached() {
                 // Time for blocks in flight and one quiet-tip rebroadcast to land everywhere.
                 let drain = 2 * Duration::from_millis(self.scenario.round_timeout_ms) + Duration::from_secs(1);

@@ -11,6 +11,7 @@ pub mod export;
 pub mod links;
 pub mod metrics;
 pub mod network;
+pub mod queue;
 pub mod report;
 pub mod scenario;
 pub mod seed;

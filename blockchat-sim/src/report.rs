@@ -38,6 +38,8 @@ pub struct Report {
     pub summary: Summary,
     /// Whether every honest running node ended on the same tip.
     pub agreement: bool,
+    /// Each honest running node's final height and tip hash, in node order.
+    pub tips: Vec<(u64, BlockHash)>,
     /// Whether every honest running node's balances add up to the genesis supply.
     pub supply_conserved: bool,
     /// The reference node's final chain (the first honest running node).
@@ -47,11 +49,11 @@ pub struct Report {
     /// Per-node stakes, blocks and balances.
     pub validators: Vec<ValidatorRow>,
     /// Local rejections by reason.
-    pub rejected: BTreeMap<String, u64>,
+    pub rejected: BTreeMap<&'static str, u64>,
     /// Rejections of peers' transactions by reason.
-    pub peer_rejected: BTreeMap<String, u64>,
+    pub peer_rejected: BTreeMap<&'static str, u64>,
     /// Rejected blocks by reason.
-    pub blocks_rejected: BTreeMap<String, u64>,
+    pub blocks_rejected: BTreeMap<&'static str, u64>,
     /// Messages and bytes by kind.
     pub messages: BTreeMap<&'static str, (u64, u64)>,
     /// Hash of the final chain's tip (it commits to the whole chain).
@@ -111,6 +113,7 @@ impl Report {
             scenario: scenario.clone(),
             summary: metrics.summarise(&chain, end),
             agreement,
+            tips: honest_up.iter().map(|n| (n.chain().height(), n.chain().tip().hash())).collect(),
             supply_conserved,
             chain,
             genesis: genesis.clone(),
@@ -341,7 +344,12 @@ impl Report {
         let _ = writeln!(
             t,
             "  agreement: {}, supply conserved: {}, virtual time {}",
-            if self.agreement { "all honest nodes share one chain" } else { "NO - honest nodes disagree" },
+            if self.agreement {
+                "all honest nodes share one chain".to_string()
+            } else {
+                let tips: Vec<String> = self.tips.iter().map(|(h, t)| format!("{h}:{}", t.short())).collect();
+                format!("NO - honest nodes disagree (tips {})", tips.join(" "))
+            },
             self.supply_conserved,
             human(s.virtual_time)
         );
@@ -366,7 +374,7 @@ impl Report {
     }
 }
 
-fn join(m: &BTreeMap<String, u64>) -> String {
+fn join(m: &BTreeMap<&'static str, u64>) -> String {
     m.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", ")
 }
 

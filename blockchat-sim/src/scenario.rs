@@ -424,6 +424,14 @@ impl Scenario {
         Ok(scenario)
     }
 
+    /// The network's shared rules for this scenario.
+    pub fn chain_params(&self) -> blockchat_core::ChainParams {
+        let mut p = blockchat_core::ChainParams::new(self.capacity);
+        p.round_timeout = std::time::Duration::from_millis(self.round_timeout_ms);
+        p.max_block_interval = self.max_block_interval_ms.map(std::time::Duration::from_millis);
+        p
+    }
+
     /// Stake of each node, in units.
     pub fn stakes_units(&self) -> Vec<u64> {
         let bcc = blockchat_core::UNITS_PER_BCC;
@@ -449,6 +457,9 @@ impl Scenario {
         }
         if self.capacity == 0 {
             return bad("capacity must be at least 1".into());
+        }
+        if self.round_timeout_ms == 0 {
+            return bad("round_timeout_ms must be positive".into());
         }
         match &self.stake {
             Stakes::PerNode(v) if v.len() != self.nodes => {

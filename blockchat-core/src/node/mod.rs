@@ -1,15 +1,17 @@
 //! The node: one sans-IO state machine. Time and events come in through [`Node::handle`];
 //! what the node wants done comes out as [`Output`]s for the driver to carry out.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
-use std::time::Duration;
+mod io;
+mod sync;
 
-use thiserror::Error;
+pub use io::{Input, NodeConfig, NodeError, Origin, Output, Step, Timer, TxRequest};
+
+use std::collections::{BTreeSet, HashSet, VecDeque};
+use std::sync::Arc;
 
 use crate::block::Block;
-use crate::chain::{Chain, ChainParams, Insert};
-use crate::error::{BlockError, GenesisError, TxError};
+use crate::chain::{Chain, Insert};
+use crate::error::{BlockError, TxError};
 use crate::ids::{Address, BlockHash, Signature, TxId};
 use crate::ledger::Ledger;
 use crate::mempool::{Admitted, Mempool};
@@ -19,180 +21,10 @@ use crate::time::Time;
 use crate::transaction::{Transaction, TxKind};
 use crate::wallet::Wallet;
 use crate::work::Work;
+use sync::CatchUp;
 
-/// How a node behaves; `params` must match across the network, the rest is local.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct NodeConfig {
-    /// Rules shared by the network.
-    pub params: ChainParams,
-    /// How long a node holding enough pending transactions waits for the expected validator
-    /// before moving to the next round.
-    pub round_timeout: Duration,
-    /// Most pending transactions held.
-    pub mempool_limit: usize,
-    /// How far ahead of a sender's next nonce transactions are held.
-    pub future_nonce_window: u64,
-    /// Whether to forward newly seen transactions and blocks (needed on sparse overlays).
-    pub relay: bool,
-    /// How many recent blocks can be undone by a reorganisation.
-    pub max_reorg_depth: u64,
-    /// Most blocks sent in answer to one request.
-    pub sync_batch: usize,
-    /// Most blocks held while their parent is missing.
-    pub orphan_limit: usize,
-    /// When the tip has not changed for this long, the node sends it to its peers once more, so
-    /// that a lost last block or two competing blocks at the tip (an equivocating validator)
-    /// still reach everyone. `None` turns it off.
-    pub tip_rebroadcast: Option<Duration>,
-}
-
-impl NodeConfig {
-    /// Defaults for a network of blocks of `capacity` transactions.
-    pub fn new(capacity: usize) -> NodeConfig {
-        let round_timeout = Duration::from_secs(2);
-        NodeConfig {
-            params: ChainParams { capacity, max_block_interval: None },
-            round_timeout,
-            mempool_limit: 100_000,
-            future_nonce_window: 64,
-            relay: false,
-            max_reorg_depth: 64,
-            sync_batch: 256,
-            orphan_limit: 1_024,
-            tip_rebroadcast: Some(round_timeout),
-        }
-    }
-}
-
-/// Why a node could not be created.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-pub enum NodeError {
-    /// The genesis block is invalid.
-    #[error("invalid genesis: {0}")]
-    Genesis(#[from] GenesisError),
-    /// A setting is out of range.
-    #[error("invalid configuration: {0}")]
-    Config(&'static str),
-}
-
-/// A transaction the local user asks for; the node picks the nonce and signs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TxRequest {
-    /// The receiver (ignored for a stake).
-    pub receiver: Address,
-    /// What to do.
-    pub kind: TxKind,
-}
-
-/// A timer the node asked for; stale ones are ignored when they fire.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Timer {
-    /// The validator of `round` at `height` may have gone silent.
-    Round {
-        /// Height of the awaited block.
-        height: u64,
-        /// Round being waited on.
-        round: u32,
-    },
-    /// A partial block may be due at `height`.
-    BlockInterval {
-        /// Height of the awaited block.
-        height: u64,
-    },
-    /// The tip at `height` may have gone unseen by some peers.
-    QuietTip {
-        /// Height of the tip when the timer was set.
-        height: u64,
-    },
-}
-
-/// Something that happened to the node.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Input {
-    /// The local user submits a transaction.
-    Submit(TxRequest),
-    /// A peer sent a message.
-    Peer {
-        /// The peer's address.
-        from: Address,
-        /// What it sent.
-        message: PeerMessage,
-    },
-    /// A timer set earlier fired.
-    Timer(Timer),
-    /// A connection to a peer came up (start-up, reconnection): time to catch up from it.
-    PeerConnected(Address),
-}
-
-/// Where a rejected transaction came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Origin {
-    /// Submitted by the local user.
-    Local,
-    /// Received from this peer.
-    Peer(Address),
-}
-
-/// What the node wants done or wants known.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[must_use]
-pub enum Output {
-    /// Send `message` to one peer.
-    Send {
-        /// The peer.
-        to: Address,
-        /// The message.
-        message: PeerMessage,
-    },
-    /// Send `message` to every peer, except `except` if set.
-    Broadcast {
-        /// The message.
-        message: PeerMessage,
-        /// A peer to skip (the one it came from).
-        except: Option<Address>,
-    },
-    /// Deliver `Input::Timer(timer)` at `at`.
-    SetTimer {
-        /// Which timer.
-        timer: Timer,
-        /// When it fires.
-        at: Time,
-    },
-    /// A block joined the best chain.
-    Committed(Arc<Block>),
-    /// A block left the best chain in a reorganisation.
-    Reverted(Arc<Block>),
-    /// A local transaction was accepted into the mempool and broadcast.
-    TxAccepted(Arc<Transaction>),
-    /// A transaction was refused, or a pending one of ours became invalid.
-    TxRejected {
-        /// The transaction's id.
-        id: TxId,
-        /// Where it came from.
-        origin: Origin,
-        /// Why.
-        error: TxError,
-    },
-    /// A block from a peer was invalid.
-    BlockRejected {
-        /// The block's hash.
-        hash: BlockHash,
-        /// The peer that sent it.
-        from: Address,
-        /// Why.
-        error: BlockError,
-    },
-}
-
-/// The result of one [`Node::handle`] call.
-#[derive(Debug, Default)]
-#[must_use]
-pub struct Step {
-    /// What to do, in order.
-    pub outputs: Vec<Output>,
-    /// The costly operations performed.
-    pub work: Work,
-}
+/// Committed transaction ids remembered for refusing late duplicates cheaply.
+const RECENT_COMMITTED: usize = 8_192;
 
 /// A BlockChat node.
 #[derive(Debug)]
@@ -203,35 +35,54 @@ pub struct Node<C: SignatureCheck = Ed25519Check> {
     mempool: Mempool,
     check: C,
     round: u32,
-    round_timer: Option<(u64, u32)>,
-    interval_timer: Option<u64>,
-    // Blocks waiting for their parent, keyed by the parent's hash.
-    orphans: BTreeMap<BlockHash, Vec<Arc<Block>>>,
-    orphan_count: usize,
-    last_sync: Option<(Address, u64, Time)>,
+    // Count of tip changes; timers carry it so stale ones can be told apart.
+    generation: u64,
+    round_timer: Option<u32>,
+    interval_timer: bool,
+    sync: CatchUp,
+    // The last lottery draw: (tip, round, validator); stakes change only with the tip.
+    drawn: Option<(BlockHash, u32, Option<Address>)>,
+    // Ids of recently committed transactions, so late duplicates are refused cheaply.
+    recent: VecDeque<TxId>,
+    recent_set: HashSet<TxId>,
 }
 
 impl<C: SignatureCheck> Node<C> {
     /// A node that owns `wallet` and starts from `genesis`.
     pub fn new(config: NodeConfig, wallet: Wallet, genesis: &Block, check: C) -> Result<Node<C>, NodeError> {
+        let chain = Chain::new(genesis, config.params)?;
+        Node::with_chain(config, wallet, chain, check)
+    }
+
+    /// A node that owns `wallet` and starts from an already validated `chain` (built once and
+    /// cloned when many nodes share a genesis).
+    pub fn with_chain(config: NodeConfig, wallet: Wallet, chain: Chain, check: C) -> Result<Node<C>, NodeError> {
         if config.params.capacity == 0 {
             return Err(NodeError::Config("capacity must be at least 1"));
         }
         if config.sync_batch == 0 || config.sync_batch > MAX_BLOCKS_PER_MESSAGE {
             return Err(NodeError::Config("sync_batch must be between 1 and 1024"));
         }
+        if config.params.round_timeout.is_zero() {
+            return Err(NodeError::Config("round_timeout must be positive"));
+        }
+        if *chain.params() != config.params {
+            return Err(NodeError::Config("the chain was built with other parameters"));
+        }
         Ok(Node {
-            chain: Chain::new(genesis, config.params, config.max_reorg_depth)?,
+            chain,
             mempool: Mempool::new(config.mempool_limit, config.future_nonce_window),
+            sync: CatchUp::new(config.orphan_limit),
             config,
             wallet,
             check,
             round: 0,
+            generation: 0,
             round_timer: None,
-            interval_timer: None,
-            orphans: BTreeMap::new(),
-            orphan_count: 0,
-            last_sync: None,
+            interval_timer: false,
+            drawn: None,
+            recent: VecDeque::new(),
+            recent_set: HashSet::new(),
         })
     }
 
@@ -259,16 +110,21 @@ impl<C: SignatureCheck> Node<C> {
     pub fn round(&self) -> u32 {
         self.round
     }
+    /// Blocks held because their parent is missing.
+    pub fn orphans(&self) -> usize {
+        self.sync.orphans()
+    }
 
     /// Forgets everything a crash loses (mempool, held blocks, timers); keeps the chain.
     pub fn restart(&mut self) {
         self.mempool.clear();
-        self.orphans.clear();
-        self.orphan_count = 0;
+        self.sync = CatchUp::new(self.config.orphan_limit);
         self.round = 0;
+        self.generation += 1;
         self.round_timer = None;
-        self.interval_timer = None;
-        self.last_sync = None;
+        self.interval_timer = false;
+        self.recent.clear();
+        self.recent_set.clear();
     }
 
     /// Appends a block read back from storage, validated in full; it must extend the tip.
@@ -297,23 +153,50 @@ impl<C: SignatureCheck> Node<C> {
                     }
                 }
                 PeerMessage::Blocks(blocks) => {
-                    let full = blocks.len() >= self.config.sync_batch;
+                    let before = self.chain.tip().hash();
+                    let last = blocks.last().map(|b| b.hash());
+                    let first = blocks.first().map(|b| (b.index(), b.previous_hash()));
                     for block in blocks {
                         self.on_block(now, block, from, &mut step);
                     }
-                    if full {
-                        self.request_sync(now, from, self.chain.height() + 1, &mut step);
+                    let moved = self.chain.tip().hash() != before;
+                    // The peer's batch size is its own: keep asking while answers move us on.
+                    if moved && last == Some(self.chain.tip().hash()) {
+                        self.sync.want(from, self.chain.height() + 1);
+                    }
+                    // An answer from the bottom of the reorganisation window that still starts on
+                    // an unknown parent: the fork lies beyond reach, so stop asking for it.
+                    let floor = (self.chain.height() + 1).saturating_sub(self.config.params.max_reorg_depth).max(1);
+                    if let Some((index, parent)) = first {
+                        if !moved && index <= floor && !self.chain.contains(&parent) {
+                            self.sync.give_up();
+                        }
                     }
                 }
             },
             Input::Timer(timer) => self.on_timer(timer, &mut step),
-            Input::PeerConnected(peer) => {
-                let message = PeerMessage::GetBlocks { from: self.chain.height() + 1 };
-                step.outputs.push(Output::Send { to: peer, message });
-            }
+            Input::PeerConnected(peer) => self.sync.want(peer, self.chain.height() + 1),
         }
         self.progress(now, &mut step);
+        let retry = self.sync.flush(now, self.config.params.round_timeout, &mut step.outputs);
+        if retry {
+            let timer = Timer::Sync { generation: self.generation };
+            step.outputs.push(Output::SetTimer { timer, at: now + self.config.params.round_timeout });
+        }
         step
+    }
+
+    /// The lottery's validator for the next block in `round`, drawn once per tip and round.
+    fn validator_for(&mut self, round: u32) -> Option<Address> {
+        let tip = self.chain.tip().hash();
+        match self.drawn {
+            Some((t, r, v)) if t == tip && r == round => v,
+            _ => {
+                let v = self.chain.validator_for(round);
+                self.drawn = Some((tip, round, v));
+                v
+            }
+        }
     }
 
     fn on_submit(&mut self, now: Time, request: TxRequest, step: &mut Step) {
@@ -341,10 +224,21 @@ impl<C: SignatureCheck> Node<C> {
     /// Admits transactions from a peer: cheap checks first, then one batch verification of what
     /// passed (a single verification when only one did).
     fn on_transactions(&mut self, now: Time, txs: Vec<Arc<Transaction>>, from: Address, step: &mut Step) {
+        if let [tx] = txs.as_slice() {
+            // The common case in a gossiping network: a duplicate, answered without allocating.
+            if self.mempool.knows(tx) {
+                return;
+            }
+        }
         let mut fresh: Vec<Arc<Transaction>> = Vec::with_capacity(txs.len());
-        let mut ids = std::collections::BTreeSet::new();
+        let mut ids = BTreeSet::new();
         for tx in txs {
-            match self.mempool.precheck(&tx, self.chain.ledger()) {
+            let refused = if self.recent_set.contains(&tx.id()) {
+                Err(TxError::AlreadyCommitted { id: tx.id() })
+            } else {
+                self.mempool.precheck(&tx, self.chain.ledger())
+            };
+            match refused {
                 Ok(()) if !ids.insert(tx.id()) => {}
                 Ok(()) => fresh.push(tx),
                 Err(TxError::AlreadyPending { .. }) => {}
@@ -389,15 +283,18 @@ impl<C: SignatureCheck> Node<C> {
         if self.chain.contains(&block.hash()) {
             return;
         }
-        let parent = block.previous_hash();
-        if !self.chain.contains(&parent) {
-            let index = block.index();
-            self.hold_orphan(block);
-            // Behind: fetch what follows our tip. Forked below our tip: fetch from before the fork.
-            let tip = self.chain.height();
-            let from_height =
-                if index > tip + 1 { tip + 1 } else { index.saturating_sub(self.config.max_reorg_depth).max(1) };
-            self.request_sync(now, from, from_height, step);
+        if block.timestamp() > now + self.config.max_clock_drift {
+            let error = BlockError::FromTheFuture { timestamp: block.timestamp().as_nanos(), now: now.as_nanos() };
+            step.outputs.push(Output::BlockRejected { hash: block.hash(), from, error });
+            return;
+        }
+        if !self.chain.contains(&block.previous_hash()) {
+            if self.sync.holds(&block) {
+                return;
+            }
+            if let Err(error) = self.hold_orphan(block.clone(), from, &mut step.work) {
+                step.outputs.push(Output::BlockRejected { hash: block.hash(), from, error });
+            }
             return;
         }
         let mut queue = vec![block];
@@ -405,67 +302,78 @@ impl<C: SignatureCheck> Node<C> {
             let hash = block.hash();
             let Node { chain, mempool, check, .. } = self;
             let known = |tx: &Transaction| mempool.contains(tx);
-            match chain.insert(block.clone(), check, &known, &mut step.work) {
-                Ok(Insert::Known) => continue,
-                Ok(Insert::Side) => {}
-                Ok(Insert::Extended) => self.on_new_tip(now, Vec::new(), vec![block.clone()], step),
-                Ok(Insert::Reorganized { reverted, applied }) => self.on_new_tip(now, reverted, applied, step),
+            let relay = match chain.insert(block.clone(), check, &known, &mut step.work) {
+                Ok(Insert::Known) => false,
+                Ok(Insert::Side) => true,
+                Ok(Insert::Extended) => {
+                    self.on_new_tip(now, Vec::new(), vec![block.clone()], step);
+                    true
+                }
+                Ok(Insert::Reorganized { reverted, applied }) => {
+                    self.on_new_tip(now, reverted, applied, step);
+                    true
+                }
                 Err(error) => {
                     step.outputs.push(Output::BlockRejected { hash, from, error });
+                    self.sync.discard_descendants(&hash);
                     continue;
                 }
-            }
-            if self.config.relay {
+            };
+            if relay && self.config.relay {
                 step.outputs.push(Output::Broadcast { message: PeerMessage::Block(block), except: Some(from) });
             }
-            if let Some(children) = self.orphans.remove(&hash) {
-                self.orphan_count -= children.len();
-                queue.extend(children);
-            }
+            queue.extend(self.sync.take_children(&hash));
         }
     }
 
-    fn hold_orphan(&mut self, block: Arc<Block>) {
-        if self.orphan_count >= self.config.orphan_limit {
-            return;
+    /// Keeps a block whose parent is unknown, after the checks that need no parent, and asks
+    /// its sender for what is missing.
+    fn hold_orphan(&mut self, block: Arc<Block>, from: Address, work: &mut Work) -> Result<(), BlockError> {
+        let tip = self.chain.height();
+        let window = self.config.params.max_reorg_depth;
+        let floor = (tip + 1).saturating_sub(window);
+        if block.index() < floor.max(1) {
+            return Err(BlockError::ReorgTooDeep { depth: tip + 1 - block.index(), max: window });
         }
-        let siblings = self.orphans.entry(block.previous_hash()).or_default();
-        if !siblings.iter().any(|b| b.hash() == block.hash()) {
-            siblings.push(block);
-            self.orphan_count += 1;
+        self.chain.check_size(&block)?;
+        work.verified += 1;
+        if !self.check.verify(block.signed_item()) {
+            return Err(BlockError::BadSignature);
         }
+        let index = block.index();
+        self.sync.hold(block, from, floor);
+        // Behind: fetch what follows our tip. Forked below it: fetch from before the fork, but
+        // never below what a reorganisation could undo.
+        let from_height = if index > tip + 1 { tip + 1 } else { index.saturating_sub(window).max(floor).max(1) };
+        self.sync.want(from, from_height);
+        Ok(())
     }
 
-    fn request_sync(&mut self, now: Time, peer: Address, from: u64, step: &mut Step) {
-        // The same request to the same peer is not repeated within a round timeout.
-        if let Some((p, h, at)) = self.last_sync {
-            if p == peer && h == from && now < at + self.config.round_timeout {
-                return;
-            }
-        }
-        self.last_sync = Some((peer, from, now));
-        step.outputs.push(Output::Send { to: peer, message: PeerMessage::GetBlocks { from } });
-    }
-
-    /// Book-keeping after the best chain changed: mempool, outputs, round reset.
+    /// Book-keeping after the best chain changed: mempool, outputs, timers, round reset.
     fn on_new_tip(&mut self, now: Time, reverted: Vec<Arc<Block>>, applied: Vec<Arc<Block>>, step: &mut Step) {
         let me = self.wallet.address();
-        let mut dropped = Vec::new();
-        if reverted.is_empty() {
+        let dropped = if reverted.is_empty() {
+            let mut dropped = Vec::new();
             for block in &applied {
                 dropped.extend(self.mempool.on_commit(block.transactions(), self.chain.ledger()));
             }
+            dropped
         } else {
-            let adopted: std::collections::BTreeSet<TxId> =
+            let adopted: BTreeSet<TxId> =
                 applied.iter().flat_map(|b| b.transactions().iter().map(|t| t.id())).collect();
+            let applied_txs: Vec<Arc<Transaction>> =
+                applied.iter().flat_map(|b| b.transactions().iter().cloned()).collect();
             let returned: Vec<Arc<Transaction>> = reverted
                 .iter()
                 .rev()
                 .flat_map(|b| b.transactions().iter().cloned())
                 .filter(|t| !adopted.contains(&t.id()))
                 .collect();
-            dropped = self.mempool.rebuild(returned, now, self.chain.ledger());
-        }
+            let touched: Vec<Address> = touched_addresses(reverted.iter().chain(&applied));
+            step.work.applied += (returned.len() + touched.len()) as u32;
+            self.mempool.on_reorg(&applied_txs, returned, &touched, now, self.chain.ledger())
+        };
+        self.remember_committed(&reverted, &applied);
         for (tx, error) in dropped {
             if tx.sender() == me {
                 step.outputs.push(Output::TxRejected { id: tx.id(), origin: Origin::Local, error });
@@ -473,29 +381,47 @@ impl<C: SignatureCheck> Node<C> {
         }
         step.outputs.extend(reverted.into_iter().map(Output::Reverted));
         step.outputs.extend(applied.into_iter().map(Output::Committed));
+        self.generation += 1;
         if let Some(quiet) = self.config.tip_rebroadcast {
-            let timer = Timer::QuietTip { height: self.chain.height() };
+            let timer = Timer::QuietTip { generation: self.generation };
             step.outputs.push(Output::SetTimer { timer, at: now + quiet });
         }
         self.round = 0;
         self.round_timer = None;
-        self.interval_timer = None;
+        self.interval_timer = false;
+    }
+
+    fn remember_committed(&mut self, reverted: &[Arc<Block>], applied: &[Arc<Block>]) {
+        for tx in reverted.iter().flat_map(|b| b.transactions()) {
+            self.recent_set.remove(&tx.id());
+        }
+        for tx in applied.iter().flat_map(|b| b.transactions()) {
+            if self.recent_set.insert(tx.id()) {
+                self.recent.push_back(tx.id());
+            }
+        }
+        while self.recent.len() > RECENT_COMMITTED {
+            if let Some(old) = self.recent.pop_front() {
+                self.recent_set.remove(&old);
+            }
+        }
     }
 
     fn on_timer(&mut self, timer: Timer, step: &mut Step) {
-        let next = self.chain.height() + 1;
+        let current = self.generation;
         match timer {
-            Timer::QuietTip { height } if height + 1 == next => {
+            Timer::QuietTip { generation } if generation == current => {
                 let message = PeerMessage::Block(self.chain.tip().clone());
                 step.outputs.push(Output::Broadcast { message, except: None });
             }
-            Timer::Round { height, round } if height == next && round == self.round => {
+            Timer::Round { generation, round } if generation == current && round == self.round => {
                 self.round_timer = None;
                 if self.mempool.len() >= self.threshold() {
                     self.round += 1;
                 }
             }
-            Timer::BlockInterval { height } if height == next => self.interval_timer = None,
+            Timer::BlockInterval { generation } if generation == current => self.interval_timer = false,
+            Timer::Sync { .. } => self.sync.retry(self.chain.height() + 1),
             _ => {}
         }
     }
@@ -514,7 +440,7 @@ impl<C: SignatureCheck> Node<C> {
         let capacity = self.config.params.capacity;
         let interval = self.config.params.max_block_interval;
         loop {
-            if self.chain.validator_for(self.round) != Some(me) {
+            if self.validator_for(self.round) != Some(me) {
                 break;
             }
             let full = self.mempool.len() >= capacity;
@@ -526,25 +452,53 @@ impl<C: SignatureCheck> Node<C> {
                 break;
             }
             let candidates = self.mempool.iter().map(|(t, _)| t);
-            let Some(block) = self.chain.mint(&self.wallet, now, self.round, candidates, &mut step.work) else {
-                break;
-            };
-            step.outputs.push(Output::Broadcast { message: PeerMessage::Block(block.clone()), except: None });
-            self.on_new_tip(now, Vec::new(), vec![block], step);
+            let minted = self.chain.mint(&self.wallet, now, self.round, candidates, &mut step.work);
+            // What could not apply leaves the mempool, or it would block every later attempt.
+            for (tx, error) in minted.failed {
+                for (t, e) in self.mempool.evict(&tx, error, self.chain.ledger()) {
+                    if t.sender() == me {
+                        step.outputs.push(Output::TxRejected { id: t.id(), origin: Origin::Local, error: e });
+                    }
+                }
+            }
+            match minted.block {
+                Some(block) => {
+                    step.outputs.push(Output::Broadcast { message: PeerMessage::Block(block.clone()), except: None });
+                    self.on_new_tip(now, Vec::new(), vec![block], step);
+                }
+                None => break,
+            }
         }
-        let height = self.chain.height() + 1;
-        if self.mempool.len() >= self.threshold() && self.round_timer != Some((height, self.round)) {
-            let wait = self.config.round_timeout + interval.unwrap_or_default();
-            let timer = Timer::Round { height, round: self.round };
+        let generation = self.generation;
+        if self.mempool.len() >= self.threshold() && self.round_timer != Some(self.round) {
+            let wait = self.config.params.round_timeout + interval.unwrap_or_default();
+            let timer = Timer::Round { generation, round: self.round };
             step.outputs.push(Output::SetTimer { timer, at: now + wait });
-            self.round_timer = Some((height, self.round));
+            self.round_timer = Some(self.round);
         }
         if let (Some(i), Some(oldest)) = (interval, self.mempool.oldest_arrival()) {
-            if self.interval_timer != Some(height) && self.chain.validator_for(self.round) == Some(me) {
-                let timer = Timer::BlockInterval { height };
-                step.outputs.push(Output::SetTimer { timer, at: (oldest + i).max(now) });
-                self.interval_timer = Some(height);
+            if !self.interval_timer && self.validator_for(self.round) == Some(me) {
+                let timer = Timer::BlockInterval { generation };
+                // Strictly later than now, so a driver can never spin on it.
+                let at = (oldest + i).max(now + std::time::Duration::from_micros(1));
+                step.outputs.push(Output::SetTimer { timer, at });
+                self.interval_timer = true;
             }
         }
     }
+}
+
+/// Every address whose account the blocks changed: senders, receivers, validators.
+fn touched_addresses<'a>(blocks: impl Iterator<Item = &'a Arc<Block>>) -> Vec<Address> {
+    let mut set = BTreeSet::new();
+    for b in blocks {
+        set.insert(b.validator());
+        for t in b.transactions() {
+            set.insert(t.sender());
+            if !t.receiver().is_zero() {
+                set.insert(t.receiver());
+            }
+        }
+    }
+    set.into_iter().collect()
 }
