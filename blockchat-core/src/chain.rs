@@ -5,10 +5,11 @@
 //! rounds from genesis (validators that were on time); then the smallest hash.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::FastMap;
 use crate::block::Block;
 use crate::error::{BlockError, GenesisError, TxError};
 use crate::genesis::Genesis;
@@ -92,7 +93,7 @@ pub struct Chain {
     // Cumulative rounds from genesis, per height.
     rounds: Vec<u64>,
     // Lookup only; its iteration order never matters.
-    heights: HashMap<BlockHash, u64>,
+    heights: FastMap<BlockHash, u64>,
     // Undo data for the newest blocks of the best chain, oldest first.
     undo: VecDeque<Undo>,
     ledger: Ledger,
@@ -106,7 +107,7 @@ impl Chain {
         let genesis = Arc::new(genesis.clone());
         Ok(Chain {
             params,
-            heights: HashMap::from([(genesis.hash(), 0)]),
+            heights: FastMap::from_iter([(genesis.hash(), 0)]),
             blocks: vec![genesis],
             rounds: vec![0],
             undo: VecDeque::new(),

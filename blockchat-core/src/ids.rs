@@ -25,8 +25,29 @@ pub enum HexError {
 macro_rules! byte_id {
     ($(#[$doc:meta])* $name:ident, $len:expr) => {
         $(#[$doc])*
-        #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        #[derive(Clone, Copy, PartialEq, Eq, Hash)]
         pub struct $name(pub [u8; $len]);
+
+        // Byte order, compared 16 bytes at a time: ids are map keys on hot paths.
+        impl Ord for $name {
+            fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+                for (a, b) in self.0.chunks_exact(16).zip(other.0.chunks_exact(16)) {
+                    let a = u128::from_be_bytes(a.try_into().unwrap_or([0; 16]));
+                    let b = u128::from_be_bytes(b.try_into().unwrap_or([0; 16]));
+                    match a.cmp(&b) {
+                        std::cmp::Ordering::Equal => {}
+                        other => return other,
+                    }
+                }
+                std::cmp::Ordering::Equal
+            }
+        }
+
+        impl PartialOrd for $name {
+            fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+                Some(self.cmp(other))
+            }
+        }
 
         impl $name {
             /// Number of bytes in this identifier.
@@ -121,6 +142,20 @@ impl Address {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn order_is_byte_order() {
+        let mut a = [0u8; 32];
+        let mut b = [0u8; 32];
+        a[20] = 1;
+        b[3] = 1;
+        assert!(Address(a) < Address(b));
+        assert_eq!(Address(a).cmp(&Address(a)), std::cmp::Ordering::Equal);
+        let mut c = [0xffu8; 64];
+        c[63] = 0;
+        assert!(Signature(c) < Signature([0xff; 64]));
+        assert_eq!(Address(a).cmp(&Address(b)), a.cmp(&b));
+    }
 
     #[test]
     fn hex_round_trip_and_errors() {

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::FastMap;
 use crate::error::TxError;
 use crate::ids::Address;
 use crate::lottery::Lottery;
@@ -43,7 +44,8 @@ impl Undo {
 /// The state every transaction is checked against.
 #[derive(Debug, Clone, Default)]
 pub struct Ledger {
-    accounts: BTreeMap<Address, Account>,
+    // Lookup only; `accounts()` sorts before handing anything out.
+    accounts: FastMap<Address, Account>,
     total_supply: u64,
     lottery: Lottery,
 }
@@ -52,6 +54,7 @@ impl Ledger {
     /// A ledger holding `accounts`; used by genesis.
     pub(crate) fn from_accounts(accounts: BTreeMap<Address, Account>) -> Ledger {
         let total_supply = accounts.values().map(|a| a.balance).sum();
+        let accounts = accounts.into_iter().collect();
         let mut ledger = Ledger { accounts, total_supply, lottery: Lottery::default() };
         ledger.rebuild_lottery();
         ledger
@@ -64,7 +67,24 @@ impl Ledger {
 
     /// Every account, in address order.
     pub fn accounts(&self) -> impl Iterator<Item = (&Address, &Account)> {
-        self.accounts.iter()
+        let mut sorted: Vec<(&Address, &Account)> = self.accounts.iter().collect();
+        sorted.sort_unstable_by_key(|(a, _)| **a);
+        sorted.into_iter()
+    }
+
+    /// Number of accounts.
+    pub fn len(&self) -> usize {
+        self.accounts.len()
+    }
+
+    /// Whether there are no accounts.
+    pub fn is_empty(&self) -> bool {
+        self.accounts.is_empty()
+    }
+
+    /// Sum of all balances (equal to the total supply in every valid state).
+    pub fn sum_of_balances(&self) -> u64 {
+        self.accounts.values().map(|a| a.balance).sum()
     }
 
     /// Units in existence: fixed at genesis, never changed by a transaction.

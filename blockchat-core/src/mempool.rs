@@ -1,9 +1,10 @@
 //! The mempool: valid pending transactions in arrival order, each checked against the committed
 //! state plus the same sender's pending transactions ahead of it.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
+use crate::FastMap;
 use crate::error::TxError;
 use crate::ids::{Address, TxId};
 use crate::ledger::{Account, Ledger};
@@ -60,16 +61,67 @@ impl Sender {
     }
 }
 
+/// Pending transactions by arrival sequence. Sequences only grow, so this is a deque with holes
+/// where transactions left: O(1) to append, look up and remove.
+#[derive(Debug, Clone, Default)]
+struct Arrivals {
+    // Sequence of the front slot.
+    base: u64,
+    slots: VecDeque<Option<(Arc<Transaction>, Time)>>,
+    live: usize,
+}
+
+impl Arrivals {
+    fn len(&self) -> usize {
+        self.live
+    }
+
+    fn is_empty(&self) -> bool {
+        self.live == 0
+    }
+
+    /// Appends the entry of sequence `seq`, the next one handed out.
+    fn push(&mut self, seq: u64, entry: (Arc<Transaction>, Time)) {
+        if self.slots.is_empty() {
+            self.base = seq;
+        }
+        debug_assert_eq!(seq, self.base + self.slots.len() as u64);
+        self.slots.push_back(Some(entry));
+        self.live += 1;
+    }
+
+    fn get(&self, seq: u64) -> Option<&(Arc<Transaction>, Time)> {
+        let i = usize::try_from(seq.checked_sub(self.base)?).ok()?;
+        self.slots.get(i)?.as_ref()
+    }
+
+    fn remove(&mut self, seq: u64) -> Option<(Arc<Transaction>, Time)> {
+        let i = usize::try_from(seq.checked_sub(self.base)?).ok()?;
+        let entry = self.slots.get_mut(i)?.take()?;
+        self.live -= 1;
+        while matches!(self.slots.front(), Some(None)) {
+            self.slots.pop_front();
+            self.base += 1;
+        }
+        Some(entry)
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&Arc<Transaction>, Time)> {
+        self.slots.iter().flatten().map(|(t, at)| (t, *at))
+    }
+}
+
 /// Pending transactions waiting for a block.
 #[derive(Debug, Clone)]
 pub struct Mempool {
     limit: usize,
     future_window: u64,
     next_seq: u64,
-    queue: BTreeMap<u64, (Arc<Transaction>, Time)>,
+    queue: Arrivals,
     // Lookup only; its iteration order never matters.
-    by_id: HashMap<TxId, u64>,
-    senders: BTreeMap<Address, Sender>,
+    by_id: FastMap<TxId, u64>,
+    // Lookup only; every iteration over it is summed or sorted.
+    senders: FastMap<Address, Sender>,
     future: BTreeMap<(Address, u64), (Arc<Transaction>, Time)>,
 }
 
@@ -81,9 +133,9 @@ impl Mempool {
             limit,
             future_window,
             next_seq: 0,
-            queue: BTreeMap::new(),
-            by_id: HashMap::new(),
-            senders: BTreeMap::new(),
+            queue: Arrivals::default(),
+            by_id: FastMap::default(),
+            senders: FastMap::default(),
             future: BTreeMap::new(),
         }
     }
@@ -107,24 +159,25 @@ impl Mempool {
     pub fn contains(&self, tx: &Transaction) -> bool {
         self.by_id
             .get(&tx.id())
-            .and_then(|seq| self.queue.get(seq))
+            .and_then(|seq| self.queue.get(*seq))
             .is_some_and(|(p, _)| p.signature() == tx.signature())
     }
 
     /// Whether a transaction with this id is pending or held.
     pub fn knows(&self, tx: &Transaction) -> bool {
         self.by_id.contains_key(&tx.id())
-            || self.future.get(&(tx.sender(), tx.nonce())).is_some_and(|(t, _)| t.id() == tx.id())
+            || (!self.future.is_empty()
+                && self.future.get(&(tx.sender(), tx.nonce())).is_some_and(|(t, _)| t.id() == tx.id()))
     }
 
     /// Pending transactions in arrival order, with their arrival times.
     pub fn iter(&self) -> impl Iterator<Item = (&Arc<Transaction>, Time)> {
-        self.queue.values().map(|(t, at)| (t, *at))
+        self.queue.iter()
     }
 
     /// When the oldest pending transaction arrived.
     pub fn oldest_arrival(&self) -> Option<Time> {
-        self.queue.values().next().map(|(_, at)| *at)
+        self.queue.iter().next().map(|(_, at)| at)
     }
 
     /// The sender's account once its pending transactions apply (committed state if none).
@@ -194,6 +247,18 @@ impl Mempool {
         verify: impl FnOnce(&Transaction) -> bool,
     ) -> Result<Admitted, TxError> {
         self.precheck(&tx, ledger)?;
+        self.admit_prechecked(tx, now, ledger, verify)
+    }
+
+    /// [`Mempool::admit`] for a transaction that already passed [`Mempool::precheck`] against
+    /// this mempool and `ledger`.
+    pub fn admit_prechecked(
+        &mut self,
+        tx: Arc<Transaction>,
+        now: Time,
+        ledger: &Ledger,
+        verify: impl FnOnce(&Transaction) -> bool,
+    ) -> Result<Admitted, TxError> {
         let committed = ledger.account(&tx.sender()).ok_or(TxError::UnknownSender { sender: tx.sender() })?;
         let projected = self.projected(&tx.sender(), committed);
         if tx.nonce() > projected.next_nonce {
@@ -229,7 +294,7 @@ impl Mempool {
         self.next_seq += 1;
         self.senders.entry(tx.sender()).or_default().push(seq, &tx);
         self.by_id.insert(tx.id(), seq);
-        self.queue.insert(seq, (tx, at));
+        self.queue.push(seq, (tx, at));
     }
 
     /// Moves held transactions of `sender` that are now next in line into the queue.
@@ -268,7 +333,7 @@ impl Mempool {
                         self.senders.remove(&sender);
                     }
                     self.by_id.remove(&tx.id());
-                    self.queue.remove(&seq);
+                    self.queue.remove(seq);
                 }
                 (_, Some(_)) => recheck.push(sender),
                 (_, None) => {}
@@ -295,7 +360,7 @@ impl Mempool {
     pub fn evict(&mut self, tx: &Transaction, error: TxError, ledger: &Ledger) -> Vec<(Arc<Transaction>, TxError)> {
         let mut dropped = Vec::new();
         if let Some(seq) = self.by_id.remove(&tx.id()) {
-            if let Some((t, _)) = self.queue.remove(&seq) {
+            if let Some((t, _)) = self.queue.remove(seq) {
                 dropped.push((t, error));
             }
         }
@@ -316,7 +381,7 @@ impl Mempool {
     ) -> Vec<(Arc<Transaction>, TxError)> {
         for tx in applied {
             if let Some(seq) = self.by_id.remove(&tx.id()) {
-                self.queue.remove(&seq);
+                self.queue.remove(seq);
             }
         }
         // Take out every pending transaction of a touched address, then re-admit the returned
@@ -326,7 +391,7 @@ impl Mempool {
             if let Some(sender) = self.senders.remove(address) {
                 for (seq, id) in sender.txs {
                     self.by_id.remove(&id);
-                    if let Some(entry) = self.queue.remove(&seq) {
+                    if let Some(entry) = self.queue.remove(seq) {
                         pulled.push(entry);
                     }
                 }
@@ -361,19 +426,17 @@ impl Mempool {
         if let Some(old) = self.senders.remove(&address) {
             let mut fresh = Sender::default();
             for (seq, id) in old.txs {
-                let Some((tx, at)) = self.queue.remove(&seq) else {
+                let Some(tx) = self.queue.get(seq).map(|(t, _)| t.clone()) else {
                     continue;
                 };
-                self.by_id.remove(&id);
                 let projected = fresh.projected(&committed);
-                let verdict = Ledger::check_against(&projected, &tx, self.total_stake_for(&tx, ledger));
-                match verdict {
-                    Ok(()) => {
-                        fresh.push(seq, &tx);
-                        self.by_id.insert(id, seq);
-                        self.queue.insert(seq, (tx, at));
+                match Ledger::check_against(&projected, &tx, self.total_stake_for(&tx, ledger)) {
+                    Ok(()) => fresh.push(seq, &tx),
+                    Err(e) => {
+                        self.by_id.remove(&id);
+                        self.queue.remove(seq);
+                        dropped.push((tx, e));
                     }
-                    Err(e) => dropped.push((tx, e)),
                 }
             }
             if !fresh.txs.is_empty() {

@@ -7,8 +7,6 @@
 //! blockchain would split nodes that checked a transaction alone (mempool) from nodes that
 //! checked it in a batch (block). Here both paths evaluate the same equation.
 
-use std::collections::HashMap;
-
 use curve25519_dalek::constants::ED25519_BASEPOINT_POINT;
 use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
 use curve25519_dalek::scalar::Scalar;
@@ -17,6 +15,7 @@ use rand_chacha::ChaCha20Rng;
 use rand_core::{Rng, SeedableRng};
 use sha2::{Digest, Sha256, Sha512};
 
+use crate::FastMap;
 use crate::ids::{Address, Signature};
 
 /// One (public key, 32-byte message, signature) triple to check.
@@ -46,7 +45,7 @@ const KEY_CACHE_LIMIT: usize = 65_536;
 #[derive(Debug, Default, Clone)]
 pub struct Ed25519Check {
     // Lookup only; its iteration order never matters.
-    keys: HashMap<Address, Option<EdwardsPoint>>,
+    keys: FastMap<Address, Option<EdwardsPoint>>,
 }
 
 impl Ed25519Check {

@@ -2,7 +2,6 @@
 //! hands inputs to nodes and carries out their outputs. No protocol logic lives here.
 
 use std::cell::RefCell;
-use std::collections::VecDeque;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -14,7 +13,7 @@ use rand_chacha::ChaCha8Rng;
 use rustc_hash::FxHashMap;
 
 use crate::SimError;
-use crate::adversary::{Adversary, Delayed};
+use crate::adversary::Adversary;
 use crate::build;
 use crate::cpu::CostModel;
 use crate::crypto::{SimCheck, Verdicts};
@@ -26,13 +25,12 @@ use crate::report::Report;
 use crate::scenario::{Fault, NetEvent, Scenario, Stop};
 use crate::seed::{self, Stream};
 use crate::topology::Topology;
-use crate::trace::{Trace, describe};
+use crate::trace::Trace;
 use crate::workload::Feed;
 
 #[derive(Debug)]
 enum Event {
     Input { node: NodeId, epoch: u32, input: Input, bytes: u32 },
-    Wake { node: NodeId, epoch: u32 },
     Submit { node: NodeId },
     Emit { node: NodeId, output: Output },
     Crash { node: NodeId },
@@ -40,16 +38,17 @@ enum Event {
     Net(usize),
 }
 
-/// One simulated node and its virtual CPU.
+/// One simulated node and its virtual CPU. Inputs are handled in arrival order, each starting
+/// when the previous one is done (`busy_until`).
 struct SimNode {
     node: Node<SimCheck>,
     adversary: Option<Adversary>,
     busy_until: Time,
-    inbox: VecDeque<(Input, u32)>,
-    wake_pending: bool,
     up: bool,
     epoch: u32,
     awaiting: Option<TxId>,
+    // Scheduled crash times still ahead, earliest last.
+    crashes: Vec<Time>,
 }
 
 /// Progress of a running simulation, for a progress bar.
@@ -124,17 +123,22 @@ impl Simulation {
                 node,
                 adversary: None,
                 busy_until: Time::ZERO,
-                inbox: VecDeque::new(),
-                wake_pending: false,
                 up: true,
                 epoch: 0,
                 awaiting: None,
+                crashes: Vec::new(),
             });
         }
         for f in &scenario.faults {
-            if let Fault::Byzantine { node, behaviour } = f {
-                nodes[*node].adversary = Some(Adversary::new(*behaviour, wallets[*node].clone(), withhold));
+            match f {
+                Fault::Byzantine { node, behaviour } => {
+                    nodes[*node].adversary = Some(Adversary::new(*behaviour, wallets[*node].clone(), withhold));
+                }
+                Fault::Crash { node, at_s, .. } => nodes[*node].crashes.push(secs(*at_s)),
             }
+        }
+        for n in &mut nodes {
+            n.crashes.sort_unstable_by(|a, b| b.cmp(a));
         }
         let mut workload_rng = seed::rng(scenario.seed, Stream::Workload);
         let feeds = crate::workload::feeds(&scenario.workload, n, &mut workload_rng)?;
@@ -263,7 +267,6 @@ impl Simulation {
     fn step(&mut self, event: Event) {
         match event {
             Event::Input { node, epoch, input, bytes } => self.arrive(node, epoch, input, bytes),
-            Event::Wake { node, epoch } => self.wake(node, epoch),
             Event::Submit { node } => self.submit(node),
             Event::Emit { node, output } => {
                 self.trace.record(self.now, node, "emit", &[]);
@@ -275,63 +278,35 @@ impl Simulation {
         }
     }
 
+    /// An input reaches node `id`: it runs when the node's CPU is free, unless the node is down
+    /// or will have crashed by then (crash times are known in advance, so this is exact).
     fn arrive(&mut self, id: NodeId, epoch: u32, input: Input, bytes: u32) {
-        let n = &mut self.nodes[id];
-        if !n.up || n.epoch != epoch {
+        let n = &self.nodes[id];
+        let start = self.now.max(n.busy_until);
+        let doomed = n.crashes.last().is_some_and(|c| start >= *c);
+        if !n.up || n.epoch != epoch || doomed {
             if matches!(input, Input::Peer { .. }) {
                 self.metrics.messages_lost += 1;
             }
             return;
         }
-        if n.busy_until <= self.now && n.inbox.is_empty() {
-            self.process(id, input, bytes);
-        } else {
-            n.inbox.push_back((input, bytes));
-            if !n.wake_pending {
-                n.wake_pending = true;
-                let (at, epoch) = (n.busy_until, n.epoch);
-                self.push(at, Event::Wake { node: id, epoch });
-            }
-        }
-    }
-
-    fn wake(&mut self, id: NodeId, epoch: u32) {
+        self.trace.record_input(self.now, id, &input);
         let n = &mut self.nodes[id];
-        if n.epoch != epoch || !n.up {
-            return;
-        }
-        n.wake_pending = false;
-        if let Some((input, bytes)) = n.inbox.pop_front() {
-            self.process(id, input, bytes);
-        }
-        let n = &mut self.nodes[id];
-        if !n.inbox.is_empty() && !n.wake_pending {
-            n.wake_pending = true;
-            let (at, epoch) = (n.busy_until, n.epoch);
-            self.push(at, Event::Wake { node: id, epoch });
-        }
-    }
-
-    /// Runs one input on node `id`'s virtual CPU and carries out the outputs when it is done.
-    fn process(&mut self, id: NodeId, input: Input, bytes: u32) {
-        let (kind, detail) = describe(&input);
-        self.trace.record(self.now, id, kind, &detail);
-        let n = &mut self.nodes[id];
-        let start = self.now.max(n.busy_until);
         let step = n.node.handle(start, input);
         let done = start + self.cpu.cost(&step.work, bytes as usize);
         n.busy_until = done;
-        let outputs: Vec<Delayed> = match &mut n.adversary {
-            Some(a) => {
-                let peers: Vec<Address> = self.topology.neighbours(id).iter().map(|&j| self.addresses[j]).collect();
-                a.rewrite(&n.node, step.outputs, &peers)
-            }
-            None => step.outputs.into_iter().map(|output| Delayed { after: Duration::ZERO, output }).collect(),
-        };
-        if self.honest(id) && outputs.iter().any(|d| matches!(d.output, Output::Reverted(_))) {
+        if self.honest(id) && step.outputs.iter().any(|o| matches!(o, Output::Reverted(_))) {
             self.metrics.reorgs += 1;
         }
-        for d in outputs {
+        let n = &mut self.nodes[id];
+        let Some(adversary) = &mut n.adversary else {
+            for output in step.outputs {
+                self.dispatch(id, output, done);
+            }
+            return;
+        };
+        let peers: Vec<Address> = self.topology.neighbours(id).iter().map(|&j| self.addresses[j]).collect();
+        for d in adversary.rewrite(&n.node, step.outputs, &peers) {
             if d.after.is_zero() {
                 self.dispatch(id, d.output, done);
             } else {
@@ -458,8 +433,7 @@ impl Simulation {
         let n = &mut self.nodes[id];
         n.up = false;
         n.epoch += 1;
-        n.inbox.clear();
-        n.wake_pending = false;
+        n.crashes.pop();
         let lost = self.metrics.lose_pending(id);
         if self.honest(id) {
             self.remaining -= lost;

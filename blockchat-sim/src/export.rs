@@ -9,21 +9,27 @@ use serde::Serialize;
 
 use crate::report::Report;
 
+/// The exported file: the network's rules, the genesis configuration, every block.
 #[derive(Serialize)]
 struct ChainFile<'a> {
     format: &'static str,
     capacity: usize,
     max_block_interval_ns: Option<u64>,
+    round_timeout_ns: u64,
+    max_reorg_depth: u64,
     genesis: &'a Genesis,
     blocks: &'a [Arc<Block>],
 }
 
 /// The JSON text of `report`'s final chain.
 pub fn chain_json(report: &Report) -> String {
+    let params = report.scenario.chain_params();
     let file = ChainFile {
         format: "blockchat-chain-v1",
-        capacity: report.scenario.capacity,
-        max_block_interval_ns: report.scenario.max_block_interval_ms.map(|ms| ms * 1_000_000),
+        capacity: params.capacity,
+        max_block_interval_ns: params.max_block_interval.map(|d| d.as_nanos() as u64),
+        round_timeout_ns: params.round_timeout.as_nanos() as u64,
+        max_reorg_depth: params.max_reorg_depth,
         genesis: &report.genesis,
         blocks: &report.chain,
     };

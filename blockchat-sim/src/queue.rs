@@ -1,15 +1,17 @@
 //! The event queue: ordered by (time, sequence), so events at equal times run in the order they
-//! were scheduled. Payloads live in a slab; the heap moves only 24-byte keys.
-
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+//! were scheduled. Keys only grow (nothing is scheduled before the event being run), so it is a
+//! radix heap over the 128-bit key `time · 2⁶⁴ + sequence`: buckets by the highest bit in which a
+//! key differs from the last one taken, each key moving down at most 128 times. Payloads live in
+//! a slab; buckets hold 24-byte keys.
 
 use blockchat_core::Time;
 
 /// A time-ordered queue of `E`.
 #[derive(Debug)]
 pub struct Queue<E> {
-    heap: BinaryHeap<Reverse<(Time, u64, u32)>>,
+    last: u128,
+    buckets: Vec<Vec<(u128, u32)>>,
+    len: usize,
     slots: Vec<Option<E>>,
     free: Vec<u32>,
     seq: u64,
@@ -17,12 +19,24 @@ pub struct Queue<E> {
 
 impl<E> Default for Queue<E> {
     fn default() -> Self {
-        Queue { heap: BinaryHeap::new(), slots: Vec::new(), free: Vec::new(), seq: 0 }
+        Queue {
+            last: 0,
+            buckets: (0..129).map(|_| Vec::new()).collect(),
+            len: 0,
+            slots: Vec::new(),
+            free: Vec::new(),
+            seq: 0,
+        }
     }
 }
 
+fn bucket(key: u128, last: u128) -> usize {
+    128 - (key ^ last).leading_zeros() as usize
+}
+
 impl<E> Queue<E> {
-    /// Schedules `event` at `at`, after everything already scheduled at `at`.
+    /// Schedules `event` at `at`, after everything already scheduled at `at`. Times earlier
+    /// than the last event taken are moved up to it (the queue never runs backwards).
     pub fn push(&mut self, at: Time, event: E) {
         let slot = match self.free.pop() {
             Some(i) => {
@@ -34,31 +48,57 @@ impl<E> Queue<E> {
                 (self.slots.len() - 1) as u32
             }
         };
-        self.heap.push(Reverse((at, self.seq, slot)));
+        let key = (u128::from(at.as_nanos()) << 64 | u128::from(self.seq)).max(self.last);
         self.seq += 1;
+        self.buckets[bucket(key, self.last)].push((key, slot));
+        self.len += 1;
+    }
+
+    /// Makes bucket 0 hold the smallest key, if any.
+    fn settle(&mut self) -> bool {
+        if !self.buckets[0].is_empty() {
+            return true;
+        }
+        let Some(i) = (1..129).find(|&i| !self.buckets[i].is_empty()) else {
+            return false;
+        };
+        let moving = std::mem::take(&mut self.buckets[i]);
+        self.last = moving.iter().map(|(k, _)| *k).min().unwrap_or(self.last);
+        for (k, slot) in moving {
+            self.buckets[bucket(k, self.last)].push((k, slot));
+        }
+        true
     }
 
     /// The time of the next event.
-    pub fn peek_time(&self) -> Option<Time> {
-        self.heap.peek().map(|Reverse((at, _, _))| *at)
+    pub fn peek_time(&mut self) -> Option<Time> {
+        if !self.settle() {
+            return None;
+        }
+        self.buckets[0].first().map(|(k, _)| Time((k >> 64) as u64))
     }
 
     /// Takes the next event.
     pub fn pop(&mut self) -> Option<(Time, E)> {
-        let Reverse((at, _, slot)) = self.heap.pop()?;
+        if !self.settle() {
+            return None;
+        }
+        // Keys are unique (the sequence number), so bucket 0 holds exactly one.
+        let (key, slot) = self.buckets[0].pop()?;
+        self.len -= 1;
         let event = self.slots[slot as usize].take()?;
         self.free.push(slot);
-        Some((at, event))
+        Some((Time((key >> 64) as u64), event))
     }
 
     /// Events waiting.
     pub fn len(&self) -> usize {
-        self.heap.len()
+        self.len
     }
 
     /// Whether nothing is waiting.
     pub fn is_empty(&self) -> bool {
-        self.heap.is_empty()
+        self.len == 0
     }
 }
 
@@ -79,5 +119,28 @@ mod tests {
         assert!(q.is_empty());
         q.push(Time(2), "reuses a slot");
         assert_eq!(q.slots.len(), 4);
+    }
+
+    #[test]
+    fn matches_a_sorted_order_under_random_interleaving() {
+        use rand_core::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        let mut q = Queue::default();
+        let mut model: std::collections::BTreeMap<(u64, u64), u64> = Default::default();
+        let (mut now, mut seq) = (0u64, 0u64);
+        for i in 0..20_000u64 {
+            if rng.next_u32() % 3 != 0 || model.is_empty() {
+                let at = now + rng.next_u64() % 1_000;
+                q.push(Time(at), i);
+                model.insert((at, seq), i);
+                seq += 1;
+            } else {
+                let ((at, _), want) = model.pop_first().unwrap();
+                let (t, got) = q.pop().unwrap();
+                assert_eq!((t, got), (Time(at), want));
+                now = at;
+            }
+        }
+        assert_eq!(q.len(), model.len());
     }
 }

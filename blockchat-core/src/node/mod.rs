@@ -6,9 +6,10 @@ mod sync;
 
 pub use io::{Input, NodeConfig, NodeError, Origin, Output, Step, Timer, TxRequest};
 
-use std::collections::{BTreeSet, HashSet, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
 use std::sync::Arc;
 
+use crate::FastSet;
 use crate::block::Block;
 use crate::chain::{Chain, Insert};
 use crate::error::{BlockError, TxError};
@@ -44,7 +45,7 @@ pub struct Node<C: SignatureCheck = Ed25519Check> {
     drawn: Option<(BlockHash, u32, Option<Address>)>,
     // Ids of recently committed transactions, so late duplicates are refused cheaply.
     recent: VecDeque<TxId>,
-    recent_set: HashSet<TxId>,
+    recent_set: FastSet<TxId>,
 }
 
 impl<C: SignatureCheck> Node<C> {
@@ -82,7 +83,7 @@ impl<C: SignatureCheck> Node<C> {
             interval_timer: false,
             drawn: None,
             recent: VecDeque::new(),
-            recent_set: HashSet::new(),
+            recent_set: FastSet::default(),
         })
     }
 
@@ -247,7 +248,7 @@ impl<C: SignatureCheck> Node<C> {
         }
         let verdicts = self.verify_all(&fresh, &mut step.work);
         for (tx, valid) in fresh.into_iter().zip(verdicts) {
-            match self.mempool.admit(tx.clone(), now, self.chain.ledger(), |_| valid) {
+            match self.mempool.admit_prechecked(tx.clone(), now, self.chain.ledger(), |_| valid) {
                 Ok(Admitted::Pending | Admitted::Held) => {
                     if self.config.relay {
                         let message = PeerMessage::Transaction(tx);
@@ -444,10 +445,7 @@ impl<C: SignatureCheck> Node<C> {
                 break;
             }
             let full = self.mempool.len() >= capacity;
-            let due = match (interval, self.mempool.oldest_arrival()) {
-                (Some(i), Some(oldest)) => oldest + i <= now,
-                _ => false,
-            };
+            let due = interval.is_some_and(|i| self.mempool.oldest_arrival().is_some_and(|oldest| oldest + i <= now));
             if !full && !due {
                 break;
             }
@@ -476,7 +474,7 @@ impl<C: SignatureCheck> Node<C> {
             step.outputs.push(Output::SetTimer { timer, at: now + wait });
             self.round_timer = Some(self.round);
         }
-        if let (Some(i), Some(oldest)) = (interval, self.mempool.oldest_arrival()) {
+        if let Some((i, oldest)) = interval.and_then(|i| Some((i, self.mempool.oldest_arrival()?))) {
             if !self.interval_timer && self.validator_for(self.round) == Some(me) {
                 let timer = Timer::BlockInterval { generation };
                 // Strictly later than now, so a driver can never spin on it.
