@@ -11,6 +11,8 @@ use blockchat_core::Time;
 pub struct Queue<E> {
     last: u128,
     buckets: Vec<Vec<(u128, u32)>>,
+    // Bit i set when bucket i (0..128) is non-empty; bucket 128 is checked directly.
+    nonempty: u128,
     len: usize,
     slots: Vec<Option<E>>,
     free: Vec<u32>,
@@ -22,6 +24,7 @@ impl<E> Default for Queue<E> {
         Queue {
             last: 0,
             buckets: (0..129).map(|_| Vec::new()).collect(),
+            nonempty: 0,
             len: 0,
             slots: Vec::new(),
             free: Vec::new(),
@@ -50,23 +53,38 @@ impl<E> Queue<E> {
         };
         let key = (u128::from(at.as_nanos()) << 64 | u128::from(self.seq)).max(self.last);
         self.seq += 1;
-        self.buckets[bucket(key, self.last)].push((key, slot));
+        self.put(key, slot);
         self.len += 1;
+    }
+
+    fn put(&mut self, key: u128, slot: u32) {
+        let b = bucket(key, self.last);
+        self.buckets[b].push((key, slot));
+        if b < 128 {
+            self.nonempty |= 1 << b;
+        }
     }
 
     /// Makes bucket 0 hold the smallest key, if any.
     fn settle(&mut self) -> bool {
-        if !self.buckets[0].is_empty() {
+        if self.nonempty & 1 == 1 {
             return true;
         }
-        let Some(i) = (1..129).find(|&i| !self.buckets[i].is_empty()) else {
-            return false;
+        let i = match self.nonempty {
+            0 if self.buckets[128].is_empty() => return false,
+            0 => 128,
+            mask => mask.trailing_zeros() as usize,
         };
-        let moving = std::mem::take(&mut self.buckets[i]);
-        self.last = moving.iter().map(|(k, _)| *k).min().unwrap_or(self.last);
-        for (k, slot) in moving {
-            self.buckets[bucket(k, self.last)].push((k, slot));
+        let mut moving = std::mem::take(&mut self.buckets[i]);
+        if i < 128 {
+            self.nonempty &= !(1 << i);
         }
+        self.last = moving.iter().map(|(k, _)| *k).min().unwrap_or(self.last);
+        for (k, slot) in moving.drain(..) {
+            self.put(k, slot);
+        }
+        // Keep the emptied bucket's allocation for its next use.
+        self.buckets[i] = moving;
         true
     }
 
@@ -85,6 +103,7 @@ impl<E> Queue<E> {
         }
         // Keys are unique (the sequence number), so bucket 0 holds exactly one.
         let (key, slot) = self.buckets[0].pop()?;
+        self.nonempty &= !1;
         self.len -= 1;
         let event = self.slots[slot as usize].take()?;
         self.free.push(slot);

@@ -139,7 +139,7 @@ impl Report {
     }
 
     /// The CSV columns, in order (documented in the crate README).
-    pub const CSV_COLUMNS: [&'static str; 36] = [
+    pub const CSV_COLUMNS: [&'static str; 39] = [
         "name",
         "seed",
         "nodes",
@@ -174,6 +174,9 @@ impl Report {
         "supply_conserved",
         "top_validator_share",
         "top_stake_share",
+        "top_validator_blocks",
+        "top_validator_balance_bcc",
+        "others_mean_balance_bcc",
         "chain_digest",
         "trace_digest",
     ];
@@ -185,6 +188,10 @@ impl Report {
         let count = |k: &str| self.rejected.get(k).copied().unwrap_or(0);
         let other = s.rejected - count("InsufficientBalance") - count("BadNonce") - count("BadSignature");
         let (top_blocks_share, top_stake_share) = self.top_validator();
+        let top = self.top_staker();
+        let others: Vec<u64> =
+            self.validators.iter().filter(|v| Some(v.node) != top.map(|t| t.node)).map(|v| v.account.balance).collect();
+        let others_mean = others.iter().sum::<u64>() / (others.len() as u64).max(1);
         vec![
             sc.name.clone(),
             sc.seed.to_string(),
@@ -220,16 +227,24 @@ impl Report {
             self.supply_conserved.to_string(),
             format!("{top_blocks_share:.4}"),
             format!("{top_stake_share:.4}"),
+            top.map_or(0, |t| t.blocks).to_string(),
+            format_bcc(top.map_or(0, |t| t.account.balance)),
+            format_bcc(others_mean),
             self.chain_digest.to_hex(),
             hex::encode(self.trace_digest),
         ]
+    }
+
+    /// The node with the largest stake (the lowest index among equals).
+    pub fn top_staker(&self) -> Option<&ValidatorRow> {
+        self.validators.iter().max_by_key(|v| (v.stake, std::cmp::Reverse(v.node)))
     }
 
     /// Share of blocks validated by the largest staker, and its share of stake.
     pub fn top_validator(&self) -> (f64, f64) {
         let total_stake: u64 = self.validators.iter().map(|v| v.stake).sum();
         let total_blocks: u64 = self.validators.iter().map(|v| v.blocks).sum();
-        let Some(top) = self.validators.iter().max_by_key(|v| (v.stake, std::cmp::Reverse(v.node))) else {
+        let Some(top) = self.top_staker() else {
             return (0.0, 0.0);
         };
         let share = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };

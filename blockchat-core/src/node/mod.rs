@@ -225,25 +225,14 @@ impl<C: SignatureCheck> Node<C> {
     /// Admits transactions from a peer: cheap checks first, then one batch verification of what
     /// passed (a single verification when only one did).
     fn on_transactions(&mut self, now: Time, txs: Vec<Arc<Transaction>>, from: Address, step: &mut Step) {
-        if let [tx] = txs.as_slice() {
-            // The common case in a gossiping network: a duplicate, answered without allocating.
-            if self.mempool.knows(tx) {
-                return;
-            }
-        }
         let mut fresh: Vec<Arc<Transaction>> = Vec::with_capacity(txs.len());
         let mut ids = BTreeSet::new();
+        let batch = txs.len() > 1;
         for tx in txs {
-            let refused = if self.recent_set.contains(&tx.id()) {
-                Err(TxError::AlreadyCommitted { id: tx.id() })
-            } else {
-                self.mempool.precheck(&tx, self.chain.ledger())
-            };
-            match refused {
-                Ok(()) if !ids.insert(tx.id()) => {}
-                Ok(()) => fresh.push(tx),
-                Err(TxError::AlreadyPending { .. }) => {}
-                Err(error) => step.outputs.push(Output::TxRejected { id: tx.id(), origin: Origin::Peer(from), error }),
+            if let Some(tx) = self.precheck_from_peer(tx, from, step) {
+                if !batch || ids.insert(tx.id()) {
+                    fresh.push(tx);
+                }
             }
         }
         let verdicts = self.verify_all(&fresh, &mut step.work);
@@ -257,6 +246,24 @@ impl<C: SignatureCheck> Node<C> {
                 }
                 Err(TxError::AlreadyPending { .. }) => {}
                 Err(error) => step.outputs.push(Output::TxRejected { id: tx.id(), origin: Origin::Peer(from), error }),
+            }
+        }
+    }
+
+    /// The checks a peer's transaction must pass before its signature is worth verifying;
+    /// duplicates are dropped silently, the rest of the refusals reported.
+    fn precheck_from_peer(&mut self, tx: Arc<Transaction>, from: Address, step: &mut Step) -> Option<Arc<Transaction>> {
+        let refused = if self.recent_set.contains(&tx.id()) {
+            Err(TxError::AlreadyCommitted { id: tx.id() })
+        } else {
+            self.mempool.precheck(&tx, self.chain.ledger())
+        };
+        match refused {
+            Ok(()) => Some(tx),
+            Err(TxError::AlreadyPending { .. }) => None,
+            Err(error) => {
+                step.outputs.push(Output::TxRejected { id: tx.id(), origin: Origin::Peer(from), error });
+                None
             }
         }
     }

@@ -1,0 +1,192 @@
+//! `experiments`: regenerate every result, a quick subset, or one suite.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::{Parser, Subcommand};
+use experiments::runner::{RunError, Table};
+use experiments::suite::{SUITES, Suite, SuiteError};
+use experiments::{produce, readme};
+
+/// Reproduce the course's experiments and more on the BlockChat simulator.
+#[derive(Debug, Parser)]
+#[command(name = "experiments", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    /// Where results go.
+    #[arg(long, global = true)]
+    out: Option<PathBuf>,
+    /// Rerun runs even when their results exist.
+    #[arg(long, global = true)]
+    redo: bool,
+    /// Worker threads (default: one per core).
+    #[arg(long, global = true)]
+    jobs: Option<usize>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Every suite with its full seeds, then results/README.md.
+    All,
+    /// A small subset for CI (into target/experiments-quick by default).
+    Quick,
+    /// One suite.
+    Run {
+        /// The suite's name (see `list`).
+        suite: String,
+    },
+    /// Rerun one row alone and compare it with the stored one.
+    Rerun {
+        /// The suite's name.
+        suite: String,
+        /// The run's id (the `run_id` column).
+        run_id: String,
+    },
+    /// The suites and their sizes.
+    List,
+}
+
+#[derive(Debug, thiserror::Error)]
+enum Error {
+    #[error(transparent)]
+    Suite(#[from] SuiteError),
+    #[error(transparent)]
+    Run(#[from] RunError),
+    #[error("{0}")]
+    Other(String),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Some(j) = cli.jobs {
+        if let Err(e) = rayon::ThreadPoolBuilder::new().num_threads(j.max(1)).build_global() {
+            eprintln!("error: cannot start {j} worker threads: {e}");
+            return ExitCode::from(2);
+        }
+    }
+    match execute(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn execute(cli: Cli) -> Result<(), Error> {
+    let results = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../results");
+    match cli.command {
+        Command::List => {
+            for (name, _) in SUITES {
+                let full = Suite::named(name, None)?;
+                let quick = Suite::parse(
+                    name,
+                    SUITES.iter().find(|s| s.0 == name).map_or("", |s| s.1),
+                    Some(full.file.quick_seeds),
+                )?;
+                let q = if full.file.quick_seeds == 0 { 0 } else { quick.runs.len() };
+                println!("{name:<12} {:>5} runs ({:>3} in quick)  {}", full.runs.len(), q, full.file.title);
+            }
+            Ok(())
+        }
+        Command::All => {
+            let out = cli.out.unwrap_or(results);
+            let suites: Vec<Suite> = SUITES.iter().map(|(n, _)| Suite::named(n, None)).collect::<Result<_, _>>()?;
+            let done = run_suites(&suites, &out, cli.redo)?;
+            let path = out.join("README.md");
+            std::fs::write(&path, readme::render(&done, &machine()))
+                .map_err(|e| Error::Other(format!("{}: {e}", path.display())))?;
+            println!("wrote {}", path.display());
+            Ok(())
+        }
+        Command::Quick => {
+            let out = cli
+                .out
+                .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/experiments-quick"));
+            let suites: Vec<Suite> = SUITES
+                .iter()
+                .filter_map(|(n, text)| {
+                    let seeds = Suite::named(n, None).map(|s| s.file.quick_seeds).unwrap_or(0);
+                    (seeds > 0).then(|| Suite::parse(n, text, Some(seeds)))
+                })
+                .collect::<Result<_, _>>()?;
+            run_suites(&suites, &out, cli.redo)?;
+            Ok(())
+        }
+        Command::Run { suite } => {
+            let out = cli.out.unwrap_or(results);
+            let s = Suite::named(&suite, None)?;
+            run_suites(&[s], &out, cli.redo)?;
+            Ok(())
+        }
+        Command::Rerun { suite, run_id } => {
+            let out = cli.out.unwrap_or(results);
+            let s = Suite::named(&suite, None)?;
+            let run = s
+                .runs
+                .iter()
+                .find(|r| r.id == run_id)
+                .ok_or_else(|| Error::Other(format!("no run '{run_id}' in suite {suite}")))?;
+            let report = blockchat_sim::run(&run.scenario).map_err(|e| Error::Other(e.to_string()))?;
+            print!("{}", report.text());
+            let stored = Table::read(&out.join(&suite).join("runs.csv"))?;
+            let row = stored.rows.iter().find(|r| r[2] == run_id);
+            let fresh = report.csv_row();
+            match row {
+                Some(r) if r[4 + s.axes.len()..] == fresh[..] => println!("matches the stored row in {suite}/runs.csv"),
+                Some(_) => return Err(Error::Other(format!("DIFFERS from the stored row in {suite}/runs.csv"))),
+                None => println!("(no stored row to compare with)"),
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Runs each suite in turn with a progress bar (on a terminal) and prints where results went.
+fn run_suites(suites: &[Suite], out: &Path, redo: bool) -> Result<Vec<(Suite, Table)>, Error> {
+    let total: u64 = suites.iter().map(|s| s.runs.len() as u64).sum();
+    let bar = if std::io::stderr().is_terminal() {
+        let b = indicatif::ProgressBar::new(total);
+        b.set_style(
+            indicatif::ProgressStyle::with_template("{elapsed_precise} [{bar:40}] {pos}/{len} runs, ETA {eta} {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        b
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let mut done = Vec::new();
+    for suite in suites {
+        let started = Instant::now();
+        bar.set_message(suite.name.clone());
+        let summary = produce(suite, out, redo, &|| bar.inc(1))?;
+        bar.println(format!(
+            "{:<12} {:>5} runs in {:>6.1} s -> {}",
+            suite.name,
+            suite.runs.len(),
+            started.elapsed().as_secs_f64(),
+            out.join(&suite.name).display()
+        ));
+        done.push((suite.clone(), summary));
+    }
+    bar.finish_and_clear();
+    Ok(done)
+}
+
+/// A one-line description of this machine, for the README.
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|s| s.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    format!("{cpu}, {cores} cores")
+}

@@ -1,0 +1,92 @@
+//! results/README.md: every suite's table, plots, commentary and command, and the figures other
+//! implementations published.
+
+use std::fmt::Write as _;
+
+use crate::runner::Table;
+use crate::stats::fmt;
+use crate::suite::Suite;
+
+/// Figures published by course implementations, measured on their own hardware.
+const REPORTED: &str = "## Reported by others, on their own hardware
+
+These are not our measurements. They are the figures that course implementations of BlockChat
+published (Python implementations and one in Haskell, each on its own machines, mostly a few
+cloud VMs), as collected in this project's issue on experiments; they are here for scale, not as
+a like-for-like comparison:
+
+| experiment | published figures |
+|---|---|
+| 5 nodes, capacity 5 / 10 / 20 | 6.5–208 tx/s; block times 0.02–2.6 s |
+| 10 nodes | 5.5–183 tx/s |
+| fairness (one node staking 100, four staking 10) | the node staking 100 validated 45–55 of about 66–77 blocks (its stake share, 100/140, predicts 71%) |
+";
+
+/// The README for the suites in `done` (suite, its summary table).
+pub fn render(done: &[(Suite, Table)], machine: &str) -> String {
+    let mut t = String::new();
+    let _ = writeln!(
+        t,
+        "# Results\n\nEvery table, plot and CSV here is produced by one command from a clean clone:\n\n\
+         ```sh\ncargo run --release -p experiments -- all\n```\n\n\
+         Runs are simulations (`blockchat-sim`): virtual time, the CPU costs measured on the project's \
+         machine, seeds 1…N per grid point, so every CSV is byte-identical on every rerun (the test \
+         suite checks this for `experiments quick`). Each suite's directory holds `runs.csv` (one row per \
+         run, with its seed and scenario hash; `scenarios.jsonl` has the full scenario of every run, and \
+         `experiments rerun SUITE RUN_ID` reruns one row alone), `summary.csv` (mean and 95% confidence \
+         interval per grid point) and the plots. Intervals are ± the half-width of the 95% interval of \
+         the mean (Student's t over the seeds).\n\nMachine: {machine}.\n"
+    );
+    let _ = writeln!(t, "{REPORTED}");
+    for (suite, summary) in done {
+        let _ = writeln!(t, "## {}\n", suite.file.title);
+        let _ = writeln!(t, "{}\n", suite.file.description.trim());
+        let _ = writeln!(
+            t,
+            "Command: `cargo run --release -p experiments -- run {}` ({} runs, {} seeds per point). \
+             Data: [`{}/runs.csv`]({}/runs.csv), [`{}/summary.csv`]({}/summary.csv).\n",
+            suite.name,
+            suite.runs.len(),
+            suite.runs.len() / summary.rows.len().max(1),
+            suite.name,
+            suite.name,
+            suite.name,
+            suite.name
+        );
+        let _ = writeln!(t, "{}", table(suite, summary));
+        for plot in &suite.file.plots {
+            let _ = writeln!(t, "![{}]({}/{})\n", plot.title, suite.name, plot.file);
+        }
+    }
+    t
+}
+
+/// The markdown table of a suite: its axes, then each chosen metric as mean ± interval.
+fn table(suite: &Suite, summary: &Table) -> String {
+    let mut t = String::new();
+    let mut head: Vec<String> = suite.axes.clone();
+    head.extend(suite.file.table.iter().cloned());
+    let _ = writeln!(t, "| {} |", head.join(" | "));
+    let _ = writeln!(t, "|{}|", head.iter().map(|_| "---").collect::<Vec<_>>().join("|"));
+    for row in &summary.rows {
+        let mut cells: Vec<String> =
+            suite.axes.iter().map(|a| summary.col(a).map(|c| row[c].clone()).unwrap_or_default()).collect();
+        for m in &suite.file.table {
+            let cell = if m == "agreement" {
+                summary
+                    .col("agreement")
+                    .map(|c| format!("{}%", fmt(100.0 * row[c].parse::<f64>().unwrap_or(0.0))))
+                    .unwrap_or_default()
+            } else {
+                match (summary.col(&format!("{m}_mean")), summary.col(&format!("{m}_ci95"))) {
+                    (Some(a), Some(b)) if row[b] != "0" && !row[b].is_empty() => format!("{} ± {}", row[a], row[b]),
+                    (Some(a), _) => row[a].clone(),
+                    _ => String::new(),
+                }
+            };
+            cells.push(cell);
+        }
+        let _ = writeln!(t, "| {} |", cells.join(" | "));
+    }
+    t
+}
