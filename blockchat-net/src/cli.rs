@@ -162,6 +162,9 @@ pub struct ClusterArgs {
     /// Lottery round timeout of the nodes, in milliseconds.
     #[arg(long, default_value_t = 2000)]
     pub round_timeout_ms: u64,
+    /// Tokio worker threads per node.
+    #[arg(long, default_value_t = 2)]
+    pub node_threads: usize,
 }
 
 /// `blockchat inputs`.

@@ -2,7 +2,7 @@
 //! from the committed chain, a check that every node holds the same chain and balances, stop.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -193,6 +193,7 @@ fn spawn(args: &ClusterArgs, root: &Path, k: usize, extra: &[String]) -> Result<
     cmd.args(["-s", &blockchat_core::format_bcc(stake), "--listen", &listen.to_string()])
         .args(["--control", &control.to_string(), "--data-dir", &dir.display().to_string(), "--no-repl"])
         .args(["--round-timeout-ms", &args.round_timeout_ms.to_string()])
+        .args(["--threads", &args.node_threads.to_string()])
         .args(extra);
     if args.no_fsync {
         cmd.arg("--no-fsync");
@@ -258,6 +259,7 @@ fn drive(args: &ClusterArgs, root: &Path, started: Instant) -> Result<RunResult,
     if ledgers[0].1 != supply {
         return Err(ClusterError::Disagree(format!("supply is {} units, not {supply}", ledgers[0].1)));
     }
+    let cpu_seconds: f64 = procs.children.iter().map(|c| cpu_seconds(c.id())).sum();
     for k in 0..n {
         let _ = ask(control(k), &Request::Shutdown);
     }
@@ -282,11 +284,18 @@ fn drive(args: &ClusterArgs, root: &Path, started: Instant) -> Result<RunResult,
         accepted: workloads.iter().map(|w| w.accepted).sum(),
         rejected: workloads.iter().map(|w| w.rejected).sum(),
         wall_seconds: started.elapsed().as_secs_f64(),
+        cpu_seconds,
         chain: measure::measure(&chains[0], &ledgers[0].0, &workloads, n),
     })
 }
 
-/// The repository's `results/real/` directory, if run from within the repository.
-pub fn results_dir() -> PathBuf {
-    PathBuf::from("results/real")
+/// CPU time (user + system) a process has used so far, from `/proc` (0 where unavailable).
+pub fn cpu_seconds(pid: u32) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return 0.0 };
+    // Fields after the parenthesised command name; utime and stime are the 14th and 15th.
+    let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else { return 0.0 };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    // Linux reports in clock ticks of 1/100 s on every common configuration.
+    (ticks(11) + ticks(12)) / 100.0
 }

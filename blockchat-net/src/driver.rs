@@ -36,7 +36,7 @@ pub enum Event {
         /// This connection's number.
         conn: u64,
         /// Messages to send on it.
-        link: mpsc::UnboundedSender<PeerMessage>,
+        link: mpsc::UnboundedSender<Vec<PeerMessage>>,
     },
     /// A connection went down.
     Disconnected {
@@ -68,6 +68,16 @@ struct Stats {
     rejected_from_peers: u64,
     blocks_rejected: u64,
     reverted: u64,
+    work: blockchat_core::Work,
+}
+
+/// A connected peer: its connection number, its writer, and what this turn of the loop queued
+/// for it (handed to the writer in one piece, so transactions travel as one batch).
+#[derive(Debug)]
+struct Link {
+    conn: u64,
+    writer: mpsc::UnboundedSender<Vec<PeerMessage>>,
+    outbox: Vec<PeerMessage>,
 }
 
 /// The node task's state.
@@ -75,7 +85,7 @@ pub struct Driver {
     node: Node,
     roster: Arc<Roster>,
     log: BlockLog,
-    peers: HashMap<Address, (u64, mpsc::UnboundedSender<PeerMessage>)>,
+    peers: HashMap<Address, Link>,
     timers: BinaryHeap<Reverse<(Time, Timer)>>,
     workload: Workload,
     stats: Stats,
@@ -102,10 +112,12 @@ impl Driver {
         }
     }
 
-    /// Runs until a shutdown request, the end of `events`, or `stop` firing.
+    /// Runs until a shutdown request, the end of `events`, or `stop` firing. `urgent` (blocks,
+    /// block requests) is served before `events` (transactions, connections, requests).
     pub async fn run(
         mut self,
         mut events: mpsc::Receiver<Event>,
+        mut urgent: mpsc::Receiver<Event>,
         stop: impl std::future::Future<Output = ()>,
     ) -> Result<(), StorageError> {
         tokio::pin!(stop);
@@ -113,30 +125,58 @@ impl Driver {
             let timer_at = self.timers.peek().map(|Reverse((at, _))| clock::instant_at(*at));
             let work_at = self.workload.next_due(self.node.mempool().len());
             tokio::select! {
+                biased;
                 _ = &mut stop => break,
+                Some(event) = urgent.recv() => self.on_event(event)?,
                 event = events.recv() => {
                     let Some(event) = event else { break };
                     self.on_event(event)?;
-                    // Take what else is queued before looking at the clock again.
-                    for _ in 0..512 {
-                        match events.try_recv() {
-                            Ok(event) => self.on_event(event)?,
-                            Err(_) => break,
-                        }
-                    }
                 }
                 _ = sleep_until(timer_at.unwrap_or_else(tokio::time::Instant::now)), if timer_at.is_some() => {}
                 _ = sleep_until(work_at.unwrap_or_else(tokio::time::Instant::now)), if work_at.is_some() => {}
             }
+            // Take what else is queued, blocks first, before looking at the clock again.
+            for _ in 0..512 {
+                match urgent.try_recv().or_else(|_| events.try_recv()) {
+                    Ok(event) => self.on_event(event)?,
+                    Err(_) => break,
+                }
+            }
             self.fire_timers()?;
             self.run_workload()?;
+            self.flush();
         }
-        info!("node {} stopped at height {}", self.roster.me, self.node.chain().height());
+        let w = &self.stats.work;
+        info!(
+            "node {} stopped at height {}; work: {} signed, {} verified alone, {} in {} batches, {} applied",
+            self.roster.me,
+            self.node.chain().height(),
+            w.signed,
+            w.verified,
+            w.batch_verified,
+            w.batches,
+            w.applied
+        );
         Ok(())
+    }
+
+    /// Hands each peer's queued messages to its writer.
+    fn flush(&mut self) {
+        for link in self.peers.values_mut() {
+            if !link.outbox.is_empty() {
+                let _ = link.writer.send(std::mem::take(&mut link.outbox));
+            }
+        }
     }
 
     fn handle(&mut self, input: Input) -> Result<Step, StorageError> {
         let step = self.node.handle(clock::now(), input);
+        let (w, t) = (&mut self.stats.work, &step.work);
+        w.signed += t.signed;
+        w.verified += t.verified;
+        w.batch_verified += t.batch_verified;
+        w.batches += t.batches;
+        w.applied += t.applied;
         self.carry_out(&step)?;
         Ok(step)
     }
@@ -147,7 +187,7 @@ impl Driver {
                 let _ = self.handle(Input::Peer { from, message })?;
             }
             Event::Connected { peer, conn, link } => {
-                self.peers.insert(peer, (conn, link));
+                self.peers.insert(peer, Link { conn, writer: link, outbox: Vec::new() });
                 debug!("{} connected (connection {conn})", self.roster.label(&peer));
                 let _ = self.handle(Input::PeerConnected(peer))?;
                 if !self.ready && self.peers.len() + 1 == self.roster.len() {
@@ -157,7 +197,7 @@ impl Driver {
                 }
             }
             Event::Disconnected { peer, conn } => {
-                if self.peers.get(&peer).is_some_and(|(c, _)| *c == conn) {
+                if self.peers.get(&peer).is_some_and(|l| l.conn == conn) {
                     self.peers.remove(&peer);
                 }
             }
@@ -209,9 +249,9 @@ impl Driver {
             match output {
                 Output::Send { to, message } => self.send(to, message.clone()),
                 Output::Broadcast { message, except } => {
-                    for (peer, (_, link)) in &self.peers {
+                    for (peer, link) in &mut self.peers {
                         if Some(*peer) != *except {
-                            let _ = link.send(message.clone());
+                            link.outbox.push(message.clone());
                         }
                     }
                 }
@@ -250,11 +290,9 @@ impl Driver {
         Ok(())
     }
 
-    fn send(&self, to: &Address, message: PeerMessage) {
-        match self.peers.get(to) {
-            Some((_, link)) => {
-                let _ = link.send(message);
-            }
+    fn send(&mut self, to: &Address, message: PeerMessage) {
+        match self.peers.get_mut(to) {
+            Some(link) => link.outbox.push(message),
             None => debug!("not connected to {}; dropped a {} message", self.roster.label(to), message.kind()),
         }
     }

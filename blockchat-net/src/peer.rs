@@ -37,6 +37,8 @@ pub struct PeerNet {
     pub roster: Arc<Roster>,
     /// The node's event queue.
     pub events: mpsc::Sender<Event>,
+    /// The node's queue for blocks and requests, served before transactions.
+    pub urgent: mpsc::Sender<Event>,
     /// Shared counters.
     pub counters: Arc<Counters>,
     /// Largest frame accepted or sent.
@@ -49,11 +51,11 @@ impl PeerNet {
     pub fn new(
         wallet: Wallet,
         roster: Arc<Roster>,
-        events: mpsc::Sender<Event>,
+        (events, urgent): (mpsc::Sender<Event>, mpsc::Sender<Event>),
         counters: Arc<Counters>,
         max_frame: usize,
     ) -> PeerNet {
-        PeerNet { wallet, roster, events, counters, max_frame, next_conn: AtomicU64::new(1) }
+        PeerNet { wallet, roster, events, urgent, counters, max_frame, next_conn: AtomicU64::new(1) }
     }
 
     fn bad_connection(&self) {
@@ -189,7 +191,12 @@ async fn read_loop(mut stream: SplitStream<FramedStream>, peer: Address, net: &P
                 return format!("malformed message: {e}");
             }
         };
-        if net.events.send(Event::Peer { from: peer, message }).await.is_err() {
+        // Blocks jump the queue of transactions: the chain's progress waits on them.
+        let queue = match message {
+            PeerMessage::Transaction(_) | PeerMessage::Transactions(_) => &net.events,
+            _ => &net.urgent,
+        };
+        if queue.send(Event::Peer { from: peer, message }).await.is_err() {
             return "the node is stopping".into();
         }
     }
@@ -197,18 +204,18 @@ async fn read_loop(mut stream: SplitStream<FramedStream>, peer: Address, net: &P
 
 async fn write_loop(
     mut sink: SplitSink<FramedStream, Bytes>,
-    mut queue: mpsc::UnboundedReceiver<PeerMessage>,
+    mut queue: mpsc::UnboundedReceiver<Vec<PeerMessage>>,
     max_frame: usize,
 ) -> String {
     let mut batch = Vec::new();
     loop {
         match queue.recv().await {
-            Some(m) => batch.push(m),
+            Some(m) => batch.extend(m),
             None => return "replaced by a newer connection".into(),
         }
         while batch.len() < 8 * MAX_TRANSACTIONS_PER_MESSAGE {
             match queue.try_recv() {
-                Ok(m) => batch.push(m),
+                Ok(m) => batch.extend(m),
                 Err(_) => break,
             }
         }

@@ -153,8 +153,9 @@ pub async fn run_node(args: NodeArgs) -> Result<(), RunError> {
     info!("node {} of {}, capacity {}, stake {} BCC", roster.me, roster.len(), roster.capacity(), format_bcc(me));
 
     let (events_tx, events) = mpsc::channel(1024);
+    let (urgent_tx, urgent) = mpsc::channel(256);
     let counters = Arc::new(Counters::default());
-    let net = Arc::new(PeerNet::new(wallet, roster.clone(), events_tx.clone(), counters.clone(), args.max_frame));
+    let net = Arc::new(PeerNet::new(wallet, roster.clone(), (events_tx.clone(), urgent_tx), counters.clone(), args.max_frame));
     tokio::spawn(peer::accept_loop(listener, net.clone()));
     for member in roster.members().iter().filter(|m| m.id < roster.me) {
         tokio::spawn(peer::dial_loop(member.clone(), net.clone()));
@@ -172,6 +173,6 @@ pub async fn run_node(args: NodeArgs) -> Result<(), RunError> {
         let _ = tokio::signal::ctrl_c().await;
         info!("Ctrl-C: shutting down");
     };
-    driver.run(events, stop).await?;
+    driver.run(events, urgent, stop).await?;
     Ok(())
 }
