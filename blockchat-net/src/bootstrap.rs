@@ -47,8 +47,7 @@ pub async fn run_bootstrap(
     max_frame: usize,
     gate: &SharedGate,
 ) -> Result<NetworkInfo, WireError> {
-    let mut members =
-        vec![Member { id: 0, key: wallet.address(), address: plan.advertise.clone(), stake: plan.stake }];
+    let mut members = vec![Member { id: 0, key: wallet.address(), address: plan.advertise.clone(), stake: plan.stake }];
     let (joins, mut pending) = mpsc::channel::<Pending>(64);
     let (roster_tx, roster_rx) = watch::channel::<Option<NetworkInfo>>(None);
     info!("bootstrap: waiting for {} nodes to join", plan.nodes - 1);
@@ -95,7 +94,10 @@ fn admit(members: &mut Vec<Member>, request: &wire::JoinRequest) -> Result<u32, 
         return Err(format!("address {} is already node {}'s", request.advertise, m.id));
     }
     if request.stake > MAX_STAKE {
-        return Err(format!("a stake of {} BCC is more than the 1000 BCC each node starts with", format_bcc(request.stake)));
+        return Err(format!(
+            "a stake of {} BCC is more than the 1000 BCC each node starts with",
+            format_bcc(request.stake)
+        ));
     }
     if !request.advertise.contains(':') {
         return Err(format!("'{}' is not a host:port address", request.advertise));
@@ -114,8 +116,9 @@ async fn serve_joiner(
 ) -> Result<(), WireError> {
     let mut framed = wire::framed(stream, max_frame);
     let result = async {
-        let (ours, _theirs, opening) =
-            timeout(HANDSHAKE_TIMEOUT, handshake::accept_opening(&mut framed)).await.map_err(|_| WireError::Timeout)??;
+        let (ours, _theirs, opening) = timeout(HANDSHAKE_TIMEOUT, handshake::accept_opening(&mut framed))
+            .await
+            .map_err(|_| WireError::Timeout)??;
         let Opening::Join(request) = opening else {
             return Err(WireError::Refused("the network is still forming; only joins are accepted".into()));
         };

@@ -129,9 +129,10 @@ pub fn run_once(args: &ClusterArgs, run: usize) -> Result<RunResult, ClusterErro
         return Err(ClusterError::Setup("-n must be between 1 and 250".into()));
     }
     let temp = args.data_dir.is_none();
-    let root = args.data_dir.clone().unwrap_or_else(|| {
-        std::env::temp_dir().join(format!("blockchat-cluster-{}-{run}", std::process::id()))
-    });
+    let root = args
+        .data_dir
+        .clone()
+        .unwrap_or_else(|| std::env::temp_dir().join(format!("blockchat-cluster-{}-{run}", std::process::id())));
     let root = if temp { root } else { root.join(format!("run{run}")) };
     let setup = |e: std::io::Error| ClusterError::Setup(format!("{}: {e}", root.display()));
     if root.exists() {
@@ -159,7 +160,8 @@ fn workload_flags(args: &ClusterArgs, root: &Path) -> Result<(Vec<Vec<String>>, 
             let dir = root.join("inputs");
             std::fs::create_dir_all(&dir).map_err(|e| ClusterError::Setup(e.to_string()))?;
             for (i, text) in workload::generate_inputs(n, args.lines, args.seed).iter().enumerate() {
-                std::fs::write(dir.join(format!("trans{i}.txt")), text).map_err(|e| ClusterError::Setup(e.to_string()))?;
+                std::fs::write(dir.join(format!("trans{i}.txt")), text)
+                    .map_err(|e| ClusterError::Setup(e.to_string()))?;
             }
             (dir, "generated")
         }
@@ -245,8 +247,9 @@ fn drive(args: &ClusterArgs, root: &Path, started: Instant) -> Result<RunResult,
     })?;
     let chains: Vec<Vec<BlockSummary>> =
         (0..n).map(|k| chain(control(k)).map_err(|why| ClusterError::Node { id: k, why })).collect::<Result<_, _>>()?;
-    let ledgers: Vec<(Vec<AccountView>, u64)> =
-        (0..n).map(|k| ledger(control(k)).map_err(|why| ClusterError::Node { id: k, why })).collect::<Result<_, _>>()?;
+    let ledgers: Vec<(Vec<AccountView>, u64)> = (0..n)
+        .map(|k| ledger(control(k)).map_err(|why| ClusterError::Node { id: k, why }))
+        .collect::<Result<_, _>>()?;
     for k in 1..n {
         if chains[k] != chains[0] {
             return Err(ClusterError::Disagree(format!("node {k}'s chain differs from node 0's")));

@@ -100,7 +100,10 @@ mod tests {
             ("", Ok(None)),
             ("   ", Ok(None)),
             ("t 2 12.5", node(Request::Transfer { to: Recipient::Id(2), amount: 12_500_000 })),
-            (&*Box::leak(format!("t {a} 1").into_boxed_str()), node(Request::Transfer { to: Recipient::Address(a), amount: 1_000_000 })),
+            (
+                &*Box::leak(format!("t {a} 1").into_boxed_str()),
+                node(Request::Transfer { to: Recipient::Address(a), amount: 1_000_000 }),
+            ),
             ("t 1 hello world", node(Request::Message { to: Recipient::Id(1), text: "hello world".into() })),
             ("m 3 42", node(Request::Message { to: Recipient::Id(3), text: "42".into() })),
             ("stake 10", node(Request::Stake { amount: 10_000_000 })),
@@ -111,7 +114,10 @@ mod tests {
             ("exit", Ok(Some(Command::Exit))),
             ("t 2", Err("usage: t <id|address> <amount>".into())),
             ("t x 5", Err("'x' is neither a node id (like 3) nor an address (64 hex digits)".into())),
-            ("t 2 1.0000001", Err("'1.0000001' has more than 6 decimal places (the smallest amount is 0.000001 BCC)".into())),
+            (
+                "t 2 1.0000001",
+                Err("'1.0000001' has more than 6 decimal places (the smallest amount is 0.000001 BCC)".into()),
+            ),
             ("stake", Err("usage: stake <amount>".into())),
             ("stake lots", Err("'lots' is not an amount (write BCC as a number, like 12 or 12.5)".into())),
             ("history x", Err("usage: history [n]".into())),

@@ -105,7 +105,10 @@ pub async fn dial_member(
         Answer::Hello(hello) => {
             verify_hello(&hello, &ours, genesis)?;
             if hello.key != expected {
-                return Err(WireError::UnexpectedKey { key: hello.key, expected: format!("the dialled peer {expected}") });
+                return Err(WireError::UnexpectedKey {
+                    key: hello.key,
+                    expected: format!("the dialled peer {expected}"),
+                });
             }
             Ok(())
         }

@@ -72,7 +72,8 @@ pub async fn accept_loop(listener: TcpListener, net: Arc<PeerNet>) {
                 tokio::spawn(async move {
                     let _ = stream.set_nodelay(true);
                     let mut framed = wire::framed(stream, net.max_frame);
-                    match timeout(HANDSHAKE_TIMEOUT, accept(&mut framed, &net)).await.unwrap_or(Err(WireError::Timeout)) {
+                    match timeout(HANDSHAKE_TIMEOUT, accept(&mut framed, &net)).await.unwrap_or(Err(WireError::Timeout))
+                    {
                         Ok(Some(peer)) => {
                             let reason = run_link(framed, peer, &net).await;
                             info!("connection from {} closed: {reason}", net.roster.label(&peer));
@@ -103,7 +104,12 @@ async fn accept(framed: &mut FramedStream, net: &PeerNet) -> Result<Option<Addre
             handshake::verify_hello(&hello, &ours, genesis)?;
             match net.roster.id_of(&hello.key) {
                 Some(id) if id != net.roster.me => {}
-                _ => return Err(WireError::UnexpectedKey { key: hello.key, expected: "a member of this network".into() }),
+                _ => {
+                    return Err(WireError::UnexpectedKey {
+                        key: hello.key,
+                        expected: "a member of this network".into(),
+                    });
+                }
             }
             wire::send(framed, &Answer::Hello(handshake::sign_hello(&net.wallet, genesis, &theirs))).await?;
             Ok(Some(hello.key))
@@ -145,7 +151,8 @@ pub async fn dial_loop(member: Member, net: Arc<PeerNet>) {
 }
 
 async fn dial(member: &Member, net: &PeerNet) -> Result<FramedStream, WireError> {
-    let stream = timeout(HANDSHAKE_TIMEOUT, TcpStream::connect(&member.address)).await.map_err(|_| WireError::Timeout)??;
+    let stream =
+        timeout(HANDSHAKE_TIMEOUT, TcpStream::connect(&member.address)).await.map_err(|_| WireError::Timeout)??;
     stream.set_nodelay(true)?;
     let mut framed = wire::framed(stream, net.max_frame);
     let genesis = net.roster.genesis_hash();
@@ -278,11 +285,19 @@ mod tests {
     #[test]
     fn coalesce_keeps_order_and_merges_runs() {
         let w = Wallet::from_seed(1);
-        let tx = |n| Arc::new(Transaction::new_signed(&w, Wallet::from_seed(2).address(), TxKind::Coins { amount: 1 }, n));
+        let tx =
+            |n| Arc::new(Transaction::new_signed(&w, Wallet::from_seed(2).address(), TxKind::Coins { amount: 1 }, n));
         let t = |n| PeerMessage::Transaction(tx(n));
         let get = PeerMessage::GetBlocks { from: 3 };
         let out = coalesce(vec![t(0), t(1), get.clone(), t(2), PeerMessage::Transactions(vec![tx(3), tx(4)])]);
-        assert_eq!(out, vec![PeerMessage::Transactions(vec![tx(0), tx(1)]), get, PeerMessage::Transactions(vec![tx(2), tx(3), tx(4)])]);
+        assert_eq!(
+            out,
+            vec![
+                PeerMessage::Transactions(vec![tx(0), tx(1)]),
+                get,
+                PeerMessage::Transactions(vec![tx(2), tx(3), tx(4)])
+            ]
+        );
         assert_eq!(coalesce(vec![t(7)]), vec![t(7)]);
         let many: Vec<PeerMessage> = (0..MAX_TRANSACTIONS_PER_MESSAGE as u64 + 1).map(t).collect();
         let out = coalesce(many);

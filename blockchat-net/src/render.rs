@@ -16,7 +16,13 @@ fn tx_line(t: &TxView) -> String {
 
 fn block(b: &BlockView) -> String {
     let by = b.validator.map_or("genesis".to_string(), |v| format!("validator node {v}"));
-    let mut s = format!("block {} ({}), {by}, round {}, {} transactions", b.index, b.hash.short(), b.round, b.transactions.len());
+    let mut s = format!(
+        "block {} ({}), {by}, round {}, {} transactions",
+        b.index,
+        b.hash.short(),
+        b.round,
+        b.transactions.len()
+    );
     for t in &b.transactions {
         let _ = write!(s, "\n  {}", tx_line(t));
     }
@@ -46,7 +52,11 @@ pub fn render(response: &Response) -> String {
             );
             if s.workload.total > 0 {
                 let w = &s.workload;
-                let _ = write!(out, "\nworkload: {} of {} submitted, {} accepted, {} refused", w.submitted, w.total, w.accepted, w.rejected);
+                let _ = write!(
+                    out,
+                    "\nworkload: {} of {} submitted, {} accepted, {} refused",
+                    w.submitted, w.total, w.accepted, w.rejected
+                );
             }
             out
         }
@@ -74,7 +84,16 @@ pub fn render(response: &Response) -> String {
         }
         Reply::Chain { blocks } => blocks
             .iter()
-            .map(|b| format!("{} {} validator {:?} round {} txs {}", b.index, b.hash.short(), b.validator, b.round, b.transactions))
+            .map(|b| {
+                format!(
+                    "{} {} validator {:?} round {} txs {}",
+                    b.index,
+                    b.hash.short(),
+                    b.validator,
+                    b.round,
+                    b.transactions
+                )
+            })
             .collect::<Vec<_>>()
             .join("\n"),
         Reply::Ledger { accounts, supply } => {

@@ -78,7 +78,9 @@ pub async fn run_node(args: NodeArgs) -> Result<(), RunError> {
     };
     let advertise = args.advertise.clone().unwrap_or_else(|| listen.to_string());
     if args.advertise.is_none() && listen.ip().is_unspecified() {
-        return Err(RunError::Usage(format!("listening on {listen}: give --advertise with the address peers should dial")));
+        return Err(RunError::Usage(format!(
+            "listening on {listen}: give --advertise with the address peers should dial"
+        )));
     }
 
     let gate: SharedGate = Arc::new(Mutex::new(Gate::Starting { phase: "starting".into(), id: None }));
@@ -132,8 +134,9 @@ pub async fn run_node(args: NodeArgs) -> Result<(), RunError> {
     let reloaded = recovered.blocks.len();
     for block in recovered.blocks {
         let index = block.index();
-        node.load_block(Arc::new(block))
-            .map_err(|e| RunError::Chain(format!("block {index} in {} fails validation: {e}", data.log_path().display())))?;
+        node.load_block(Arc::new(block)).map_err(|e| {
+            RunError::Chain(format!("block {index} in {} fails validation: {e}", data.log_path().display()))
+        })?;
     }
     if reloaded > 0 {
         info!("reloaded and re-validated {reloaded} blocks; tip {}", node.chain().tip().hash().short());
@@ -155,7 +158,13 @@ pub async fn run_node(args: NodeArgs) -> Result<(), RunError> {
     let (events_tx, events) = mpsc::channel(1024);
     let (urgent_tx, urgent) = mpsc::channel(256);
     let counters = Arc::new(Counters::default());
-    let net = Arc::new(PeerNet::new(wallet, roster.clone(), (events_tx.clone(), urgent_tx), counters.clone(), args.max_frame));
+    let net = Arc::new(PeerNet::new(
+        wallet,
+        roster.clone(),
+        (events_tx.clone(), urgent_tx),
+        counters.clone(),
+        args.max_frame,
+    ));
     tokio::spawn(peer::accept_loop(listener, net.clone()));
     for member in roster.members().iter().filter(|m| m.id < roster.me) {
         tokio::spawn(peer::dial_loop(member.clone(), net.clone()));

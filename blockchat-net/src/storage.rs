@@ -126,7 +126,9 @@ impl DataDir {
     pub fn load_network(&self) -> Result<Option<NetworkInfo>, StorageError> {
         let path = self.network_path();
         match fs::read_to_string(&path) {
-            Ok(text) => serde_json::from_str(&text).map(Some).map_err(|error| StorageError::NetworkFile { path, error }),
+            Ok(text) => {
+                serde_json::from_str(&text).map(Some).map_err(|error| StorageError::NetworkFile { path, error })
+            }
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(error) => Err(StorageError::Io { path, error }),
         }
@@ -136,7 +138,8 @@ impl DataDir {
     pub fn save_network(&self, info: &NetworkInfo) -> Result<(), StorageError> {
         let path = self.network_path();
         let tmp = self.root.join("network.json.tmp");
-        let text = serde_json::to_string_pretty(info).map_err(|error| StorageError::NetworkFile { path: path.clone(), error })?;
+        let text = serde_json::to_string_pretty(info)
+            .map_err(|error| StorageError::NetworkFile { path: path.clone(), error })?;
         let mut f = File::create(&tmp).map_err(io_err(&tmp))?;
         f.write_all(text.as_bytes()).map_err(io_err(&tmp))?;
         f.sync_all().map_err(io_err(&tmp))?;
@@ -205,8 +208,7 @@ pub struct Recovered {
 impl BlockLog {
     /// Opens the log at `path`, reading every intact record and cutting off a torn tail.
     pub fn open(path: &Path, fsync: bool) -> Result<(BlockLog, Recovered), StorageError> {
-        let mut file =
-            OpenOptions::new().read(true).append(true).create(true).open(path).map_err(io_err(path))?;
+        let mut file = OpenOptions::new().read(true).append(true).create(true).open(path).map_err(io_err(path))?;
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes).map_err(io_err(path))?;
         let corrupt = |record, offset: usize, why: String| StorageError::Corrupt {
@@ -290,7 +292,8 @@ mod tests {
         let mut flipped_first = ab.clone();
         flipped_first[a.len() - 1] ^= 1;
         // (bytes, records kept, valid length) or an error at (record, offset).
-        let cases: Vec<(Vec<u8>, Result<(usize, usize), (usize, usize)>)> = vec![
+        type Want = Result<(usize, usize), (usize, usize)>;
+        let cases: Vec<(Vec<u8>, Want)> = vec![
             (vec![], Ok((0, 0))),
             (ab.clone(), Ok((2, ab.len()))),
             (ab[..ab.len() - 3].to_vec(), Ok((1, a.len()))),
@@ -303,5 +306,58 @@ mod tests {
             let got = scan(&bytes).map(|s| (s.records.len(), s.valid_len)).map_err(|(r, o, _)| (r, o));
             assert_eq!(got, want, "case {i}");
         }
+    }
+
+    #[test]
+    fn a_torn_last_record_is_cut_off_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("blocks.log");
+        let keys: Vec<_> = (0..3).map(|i| Wallet::from_seed(i).address()).collect();
+        let block = |ts| {
+            let mut g = blockchat_core::Genesis::course(&keys, 10);
+            g.timestamp = blockchat_core::Time(ts);
+            g.block().unwrap()
+        };
+        {
+            let (mut log, rec) = BlockLog::open(&path, true).unwrap();
+            assert!(rec.blocks.is_empty());
+            for ts in 1..=3 {
+                log.append(&block(ts)).unwrap();
+            }
+            log.truncate_from(3).unwrap();
+            log.append(&block(4)).unwrap();
+        }
+        let intact = fs::metadata(&path).unwrap().len();
+        // A crash in the middle of the next append.
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(&record(&block(5).encode())[..50]).unwrap();
+        drop(f);
+        let (log, rec) = BlockLog::open(&path, true).unwrap();
+        assert_eq!(rec.torn_bytes, 50);
+        assert_eq!(rec.blocks, vec![block(1), block(2), block(4)]);
+        assert_eq!(log.height(), 3);
+        assert_eq!(fs::metadata(&path).unwrap().len(), intact);
+        // Damage in the middle is not a torn write: refuse rather than drop blocks.
+        let mut bytes = fs::read(&path).unwrap();
+        bytes[20] ^= 0xff;
+        fs::write(&path, &bytes).unwrap();
+        assert!(matches!(BlockLog::open(&path, true), Err(StorageError::Corrupt { record: 0, .. })));
+    }
+
+    #[test]
+    fn the_key_file_is_private_and_reloads() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = DataDir::open(dir.path()).unwrap();
+        let (w, created) = data.load_or_create_wallet().unwrap();
+        assert!(created);
+        let mode = fs::metadata(data.key_path()).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let (again, created) = data.load_or_create_wallet().unwrap();
+        assert_eq!((again.address(), created), (w.address(), false));
+        fs::write(data.key_path(), "nonsense").unwrap();
+        assert!(matches!(data.load_or_create_wallet(), Err(StorageError::KeyFile { .. })));
+        assert!(data.load_network().unwrap().is_none());
+        fs::write(data.network_path(), "{").unwrap();
+        assert!(matches!(data.load_network(), Err(StorageError::NetworkFile { .. })));
     }
 }

@@ -118,11 +118,26 @@ pub fn synthetic_requests(roster: &Roster, count: usize) -> Vec<TxRequest> {
 
 /// Phrases for generated workloads.
 const PHRASES: &[&str] = &[
-    "hello", "good morning", "see you at noon", "the build is green", "lunch?", "ship it",
-    "meeting moved to three", "thanks for the coins", "how is the weather there", "ok",
-    "the tests pass on my machine", "block party tonight", "where is the key", "call me later",
-    "happy birthday", "running late, start without me", "nice work", "send the report",
-    "the validator was fair today", "see the logs",
+    "hello",
+    "good morning",
+    "see you at noon",
+    "the build is green",
+    "lunch?",
+    "ship it",
+    "meeting moved to three",
+    "thanks for the coins",
+    "how is the weather there",
+    "ok",
+    "the tests pass on my machine",
+    "block party tonight",
+    "where is the key",
+    "call me later",
+    "happy birthday",
+    "running late, start without me",
+    "nice work",
+    "send the report",
+    "the validator was fair today",
+    "see the logs",
 ];
 
 /// Course-format files for `nodes` nodes, `lines` lines each, from `seed`: node i writes to a

@@ -89,13 +89,17 @@ fn hostile_peers_are_refused_and_the_node_keeps_serving() {
         assert!(why.contains("does not verify"), "{why}");
         let why = refused(
             opening(target, wire::PROTOCOL_VERSION, |c| {
-                Opening::Hello(Hello { genesis: blockchat_core::BlockHash([1; 32]), ..handshake::sign_hello(&mallory, genesis, &c) })
+                Opening::Hello(Hello {
+                    genesis: blockchat_core::BlockHash([1; 32]),
+                    ..handshake::sign_hello(&mallory, genesis, &c)
+                })
             })
             .await,
         );
         assert!(why.contains("another network"), "{why}");
         let why = refused(
-            opening(target, wire::PROTOCOL_VERSION, |c| Opening::Hello(handshake::sign_hello(&forger, genesis, &c))).await,
+            opening(target, wire::PROTOCOL_VERSION, |c| Opening::Hello(handshake::sign_hello(&forger, genesis, &c)))
+                .await,
         );
         assert!(why.contains("is not a member"), "{why}");
     });
@@ -127,7 +131,15 @@ fn hostile_peers_are_refused_and_the_node_keeps_serving() {
         // … and comes back as a replay.
         framed.send(frame(PeerMessage::Transaction(valid.clone()))).await.expect("send");
         let tip = net.chain(0).last().cloned().expect("tip");
-        let bad_block = Block::from_parts(tip.index + 1, blockchat_core::Time(tip.timestamp), 0, mallory.address(), tip.hash, vec![valid.clone()], Signature([3; 64]));
+        let bad_block = Block::from_parts(
+            tip.index + 1,
+            blockchat_core::Time(tip.timestamp),
+            0,
+            mallory.address(),
+            tip.hash,
+            vec![valid.clone()],
+            Signature([3; 64]),
+        );
         framed.send(frame(PeerMessage::Block(Arc::new(bad_block)))).await.expect("send");
         framed.send(Bytes::from_static(&[9, 9, 9])).await.expect("send");
         let mut rest = framed.into_inner();

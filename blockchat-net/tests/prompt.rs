@@ -11,7 +11,8 @@ fn the_prompt_sends_views_and_explains_errors() {
     let _one = serial();
     let mut net = Net::new(26, 2, 1);
     std::fs::create_dir_all(net.dir(0)).expect("dir");
-    let mut prompt = spawn_command(net.command(0, &["--round-timeout-ms", "300"]), Some(20_000)).expect("spawn in a pty");
+    let mut prompt =
+        spawn_command(net.command(0, &["--round-timeout-ms", "300"]), Some(20_000)).expect("spawn in a pty");
     net.wait(20, "the bootstrap to listen", || net.try_status(0).map(|_| ()));
     net.start(1, &["--round-timeout-ms", "300"]);
     prompt.exp_string("Type help for the commands.").expect("banner");

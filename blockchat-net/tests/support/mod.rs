@@ -89,7 +89,8 @@ impl Net {
     /// Starts node `k` with logs appended to its stderr.log; no prompt.
     pub fn start(&mut self, k: usize, extra: &[&str]) {
         std::fs::create_dir_all(self.dir(k)).expect("data dir");
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(self.dir(k).join("stderr.log")).expect("log");
+        let log =
+            std::fs::OpenOptions::new().create(true).append(true).open(self.dir(k).join("stderr.log")).expect("log");
         let mut cmd = self.command(k, extra);
         cmd.arg("--no-repl").stdin(Stdio::null()).stdout(Stdio::null()).stderr(log);
         self.procs[k] = Some(cmd.spawn().expect("spawn node"));
@@ -145,6 +146,7 @@ impl Net {
 
 /// The course's input files, when the shared data is beside the repository.
 pub fn course_inputs(nodes: usize) -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("../../shared/data/blockchat-inputs/{nodes}nodes"));
+    let dir =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("../../shared/data/blockchat-inputs/{nodes}nodes"));
     dir.join("trans0.txt").is_file().then_some(dir)
 }
