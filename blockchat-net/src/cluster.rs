@@ -216,6 +216,7 @@ fn alive(procs: &mut Procs) -> Result<(), ClusterError> {
 fn drive(args: &ClusterArgs, root: &Path, started: Instant) -> Result<RunResult, ClusterError> {
     let n = args.nodes as usize;
     let (flags, kind) = workload_flags(args, root)?;
+    let machine_before = machine_busy_seconds();
     let control = |k| addresses(args.subnet, args.port, k).1;
     let mut procs = Procs::default();
     // Start the bootstrap, then each node once the previous one holds its id (ids follow join order).
@@ -263,6 +264,7 @@ fn drive(args: &ClusterArgs, root: &Path, started: Instant) -> Result<RunResult,
         return Err(ClusterError::Disagree(format!("supply is {} units, not {supply}", ledgers[0].1)));
     }
     let cpu_seconds: f64 = procs.children.iter().map(|c| cpu_seconds(c.id())).sum();
+    let other_cpu_seconds = (machine_busy_seconds() - machine_before - cpu_seconds).max(0.0);
     for k in 0..n {
         let _ = ask(control(k), &Request::Shutdown);
     }
@@ -288,8 +290,19 @@ fn drive(args: &ClusterArgs, root: &Path, started: Instant) -> Result<RunResult,
         rejected: workloads.iter().map(|w| w.rejected).sum(),
         wall_seconds: started.elapsed().as_secs_f64(),
         cpu_seconds,
+        other_cpu_seconds,
         chain: measure::measure(&chains[0], &ledgers[0].0, &workloads, n),
     })
+}
+
+/// CPU time every process on the machine has used since boot, from `/proc/stat`.
+pub fn machine_busy_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/stat") else { return 0.0 };
+    let Some(line) = stat.lines().next() else { return 0.0 };
+    let v: Vec<f64> = line.split_whitespace().skip(1).filter_map(|f| f.parse().ok()).collect();
+    // user nice system idle iowait irq softirq steal …: everything but idle and iowait.
+    let busy: f64 = v.iter().take(8).sum::<f64>() - v.get(3).unwrap_or(&0.0) - v.get(4).unwrap_or(&0.0);
+    busy / 100.0
 }
 
 /// CPU time (user + system) a process has used so far, from `/proc` (0 where unavailable).

@@ -278,7 +278,7 @@ pub enum Gate {
         id: Option<u32>,
     },
     /// The node runs: requests go to its event loop.
-    Running(mpsc::Sender<Event>),
+    Running(mpsc::UnboundedSender<Event>),
 }
 
 /// A gate shared between the node and its control server.
@@ -303,7 +303,7 @@ async fn answer(gate: &SharedGate, request: Request) -> Response {
         },
         Gate::Running(events) => {
             let (reply, rx) = oneshot::channel();
-            if events.send(Event::Control { request, reply }).await.is_err() {
+            if events.send(Event::Control { request, reply }).is_err() {
                 return Err("the node is shutting down".into());
             }
             rx.await.unwrap_or_else(|_| Err("the node is shutting down".into()))

@@ -13,6 +13,7 @@ use tokio::time::sleep_until;
 use tracing::{debug, info, warn};
 
 use crate::clock;
+use crate::peer::Inbox;
 use crate::control::{PeerView, Recipient, Reply, Request, Response, Status};
 use crate::roster::Roster;
 use crate::storage::{BlockLog, StorageError};
@@ -28,6 +29,8 @@ pub enum Event {
         from: Address,
         /// The message.
         message: PeerMessage,
+        /// Its size on the wire.
+        bytes: usize,
     },
     /// An authenticated connection to a peer came up; `link` reaches its writer.
     Connected {
@@ -90,13 +93,21 @@ pub struct Driver {
     workload: Workload,
     stats: Stats,
     counters: Arc<Counters>,
+    inbox: Arc<Inbox>,
     ready: bool,
     stopping: bool,
 }
 
 impl Driver {
     /// A driver for `node`, whose chain already holds what `log` stores.
-    pub fn new(node: Node, roster: Arc<Roster>, log: BlockLog, workload: Workload, counters: Arc<Counters>) -> Driver {
+    pub fn new(
+        node: Node,
+        roster: Arc<Roster>,
+        log: BlockLog,
+        workload: Workload,
+        counters: Arc<Counters>,
+        inbox: Arc<Inbox>,
+    ) -> Driver {
         let committed_txs = node.chain().blocks().iter().skip(1).map(|b| b.transactions().len() as u64).sum();
         Driver {
             node,
@@ -107,6 +118,7 @@ impl Driver {
             workload,
             stats: Stats { committed_txs, ..Stats::default() },
             counters,
+            inbox,
             ready: false,
             stopping: false,
         }
@@ -116,8 +128,8 @@ impl Driver {
     /// block requests) is served before `events` (transactions, connections, requests).
     pub async fn run(
         mut self,
-        mut events: mpsc::Receiver<Event>,
-        mut urgent: mpsc::Receiver<Event>,
+        mut events: mpsc::UnboundedReceiver<Event>,
+        mut urgent: mpsc::UnboundedReceiver<Event>,
         stop: impl std::future::Future<Output = ()>,
     ) -> Result<(), StorageError> {
         tokio::pin!(stop);
@@ -183,8 +195,9 @@ impl Driver {
 
     fn on_event(&mut self, event: Event) -> Result<(), StorageError> {
         match event {
-            Event::Peer { from, message } => {
+            Event::Peer { from, message, bytes } => {
                 let _ = self.handle(Input::Peer { from, message })?;
+                self.inbox.done(bytes);
             }
             Event::Connected { peer, conn, link } => {
                 self.peers.insert(peer, Link { conn, writer: link, outbox: Vec::new() });

@@ -8,7 +8,7 @@ use blockchat_core::format_bcc;
 use crate::control::{AccountView, BlockSummary, WorkloadStatus};
 
 /// The CSV header; one row per run (documented in the crate README).
-pub const CSV_HEADER: &str = "nodes,capacity,stake_profile,workload,transactions,accepted,rejected_at_submit,committed,blocks,throughput_tx_per_s,mean_block_time_s,wall_s,cpu_s,late_round_blocks,blocks_by_node,balances_bcc";
+pub const CSV_HEADER: &str = "nodes,capacity,stake_profile,workload,transactions,accepted,rejected_at_submit,committed,blocks,throughput_tx_per_s,mean_block_time_s,wall_s,cpu_s,other_cpu_s,late_round_blocks,blocks_by_node,balances_bcc";
 
 /// One run's results.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,6 +31,8 @@ pub struct RunResult {
     pub wall_seconds: f64,
     /// CPU time (user + system) all node processes used.
     pub cpu_seconds: f64,
+    /// CPU time other processes on the machine used meanwhile (a shared machine's noise).
+    pub other_cpu_seconds: f64,
     /// What the chain says.
     pub chain: ChainStats,
 }
@@ -100,7 +102,7 @@ impl RunResult {
     pub fn csv_row(&self) -> String {
         let join = |v: &[String]| v.join(";");
         format!(
-            "{},{},{},{},{},{},{},{},{},{:.1},{:.4},{:.2},{:.2},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{:.1},{:.4},{:.2},{:.2},{:.2},{},{},{}",
             self.nodes,
             self.capacity,
             self.stake_profile,
@@ -114,6 +116,7 @@ impl RunResult {
             self.chain.mean_block_time,
             self.wall_seconds,
             self.cpu_seconds,
+            self.other_cpu_seconds,
             self.chain.late_round_blocks,
             join(&self.chain.blocks_by_node.iter().map(|b| b.to_string()).collect::<Vec<_>>()),
             join(&self.chain.balances.iter().map(|b| format_bcc(*b)).collect::<Vec<_>>()),
@@ -126,7 +129,7 @@ impl RunResult {
             "{} nodes, capacity {}, stakes {}, workload {}\n\
              submitted {} transactions: {} accepted, {} refused at submission\n\
              committed {} transactions in {} blocks ({} in a late round)\n\
-             throughput {:.1} tx/s, mean block time {:.4} s, run took {:.1} s, nodes used {:.1} CPU s\n\
+             throughput {:.1} tx/s, mean block time {:.4} s, run took {:.1} s, nodes used {:.1} CPU s (other processes {:.1} CPU s)\n\
              blocks by node {:?}; balances (BCC) {:?}",
             self.nodes,
             self.capacity,
@@ -142,6 +145,7 @@ impl RunResult {
             self.chain.mean_block_time,
             self.wall_seconds,
             self.cpu_seconds,
+            self.other_cpu_seconds,
             self.chain.blocks_by_node,
             self.chain.balances.iter().map(|b| format_bcc(*b)).collect::<Vec<_>>(),
         )

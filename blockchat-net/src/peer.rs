@@ -3,7 +3,7 @@
 //! one `Transactions` frame so the receiver verifies them as a batch.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use blockchat_core::message::MAX_TRANSACTIONS_PER_MESSAGE;
@@ -36,9 +36,11 @@ pub struct PeerNet {
     /// The network.
     pub roster: Arc<Roster>,
     /// The node's event queue.
-    pub events: mpsc::Sender<Event>,
+    pub events: mpsc::UnboundedSender<Event>,
     /// The node's queue for blocks and requests, served before transactions.
-    pub urgent: mpsc::Sender<Event>,
+    pub urgent: mpsc::UnboundedSender<Event>,
+    /// Bytes of peer messages received but not yet handled.
+    pub inbox: Arc<Inbox>,
     /// Shared counters.
     pub counters: Arc<Counters>,
     /// Largest frame accepted or sent.
@@ -51,15 +53,40 @@ impl PeerNet {
     pub fn new(
         wallet: Wallet,
         roster: Arc<Roster>,
-        (events, urgent): (mpsc::Sender<Event>, mpsc::Sender<Event>),
+        (events, urgent): (mpsc::UnboundedSender<Event>, mpsc::UnboundedSender<Event>),
         counters: Arc<Counters>,
         max_frame: usize,
     ) -> PeerNet {
-        PeerNet { wallet, roster, events, urgent, counters, max_frame, next_conn: AtomicU64::new(1) }
+        let inbox = Arc::new(Inbox::default());
+        PeerNet { wallet, roster, events, urgent, inbox, counters, max_frame, next_conn: AtomicU64::new(1) }
     }
 
     fn bad_connection(&self) {
         self.counters.bad_connections.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Most bytes of received peer messages waiting for the node's loop before readers pause.
+pub const INBOX_BUDGET: usize = 256 << 20;
+
+/// Bytes received from peers and not yet handled by the node.
+#[derive(Debug, Default)]
+pub struct Inbox {
+    queued: AtomicUsize,
+}
+
+impl Inbox {
+    /// Counts `bytes` in.
+    pub fn add(&self, bytes: usize) {
+        self.queued.fetch_add(bytes, Ordering::Relaxed);
+    }
+    /// Counts `bytes` out (handled).
+    pub fn done(&self, bytes: usize) {
+        self.queued.fetch_sub(bytes, Ordering::Relaxed);
+    }
+    /// Whether readers should pause.
+    pub fn full(&self) -> bool {
+        self.queued.load(Ordering::Relaxed) > INBOX_BUDGET
     }
 }
 
@@ -166,7 +193,7 @@ async fn dial(member: &Member, net: &PeerNet) -> Result<FramedStream, WireError>
 async fn run_link(framed: FramedStream, peer: Address, net: &PeerNet) -> String {
     let conn = net.next_conn.fetch_add(1, Ordering::Relaxed);
     let (link, queue) = mpsc::unbounded_channel();
-    if net.events.send(Event::Connected { peer, conn, link }).await.is_err() {
+    if net.events.send(Event::Connected { peer, conn, link }).is_err() {
         return "the node is stopping".into();
     }
     let (sink, stream) = framed.split();
@@ -174,7 +201,7 @@ async fn run_link(framed: FramedStream, peer: Address, net: &PeerNet) -> String 
         r = read_loop(stream, peer, net) => r,
         r = write_loop(sink, queue, net.max_frame) => r,
     };
-    let _ = net.events.send(Event::Disconnected { peer, conn }).await;
+    let _ = net.events.send(Event::Disconnected { peer, conn });
     reason
 }
 
@@ -203,7 +230,14 @@ async fn read_loop(mut stream: SplitStream<FramedStream>, peer: Address, net: &P
             PeerMessage::Transaction(_) | PeerMessage::Transactions(_) => &net.events,
             _ => &net.urgent,
         };
-        if queue.send(Event::Peer { from: peer, message }).await.is_err() {
+        // Readers never wait on the node (a block must not queue behind transactions in the
+        // socket), but all of them together hold at most a budget of unhandled bytes.
+        while net.inbox.full() {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        let bytes = frame.len();
+        net.inbox.add(bytes);
+        if queue.send(Event::Peer { from: peer, message, bytes }).is_err() {
             return "the node is stopping".into();
         }
     }

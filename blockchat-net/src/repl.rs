@@ -36,16 +36,16 @@ impl Highlighter for Words {}
 impl Validator for Words {}
 impl Helper for Words {}
 
-fn ask(events: &mpsc::Sender<Event>, request: Request) -> Response {
+fn ask(events: &mpsc::UnboundedSender<Event>, request: Request) -> Response {
     let (reply, rx) = oneshot::channel();
-    if events.blocking_send(Event::Control { request, reply }).is_err() {
+    if events.send(Event::Control { request, reply }).is_err() {
         return Err("the node has stopped".into());
     }
     rx.blocking_recv().unwrap_or_else(|_| Err("the node has stopped".into()))
 }
 
 /// Runs the prompt until `exit`, Ctrl-C or Ctrl-D; then asks the node to shut down.
-pub fn run(events: mpsc::Sender<Event>, history: PathBuf, id: u32) {
+pub fn run(events: mpsc::UnboundedSender<Event>, history: PathBuf, id: u32) {
     let mut editor: Editor<Words, rustyline::history::DefaultHistory> = match Editor::new() {
         Ok(e) => e,
         Err(e) => {

@@ -155,8 +155,8 @@ pub async fn run_node(args: NodeArgs) -> Result<(), RunError> {
     let me = roster.member(roster.me).map(|m| m.stake).unwrap_or_default();
     info!("node {} of {}, capacity {}, stake {} BCC", roster.me, roster.len(), roster.capacity(), format_bcc(me));
 
-    let (events_tx, events) = mpsc::channel(1024);
-    let (urgent_tx, urgent) = mpsc::channel(256);
+    let (events_tx, events) = mpsc::unbounded_channel();
+    let (urgent_tx, urgent) = mpsc::unbounded_channel();
     let counters = Arc::new(Counters::default());
     let net = Arc::new(PeerNet::new(
         wallet,
@@ -177,7 +177,7 @@ pub async fn run_node(args: NodeArgs) -> Result<(), RunError> {
         std::thread::spawn(move || crate::repl::run(tx, history, id));
     }
     drop(events_tx);
-    let driver = Driver::new(node, roster, log, work, counters);
+    let driver = Driver::new(node, roster, log, work, counters, net.inbox.clone());
     let stop = async {
         let _ = tokio::signal::ctrl_c().await;
         info!("Ctrl-C: shutting down");
