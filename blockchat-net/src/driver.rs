@@ -133,6 +133,7 @@ impl Driver {
         stop: impl std::future::Future<Output = ()>,
     ) -> Result<(), StorageError> {
         tokio::pin!(stop);
+        self.check_ready();
         while !self.stopping {
             let timer_at = self.timers.peek().map(|Reverse((at, _))| clock::instant_at(*at));
             let work_at = self.workload.next_due(self.node.mempool().len());
@@ -203,11 +204,7 @@ impl Driver {
                 self.peers.insert(peer, Link { conn, writer: link, outbox: Vec::new() });
                 debug!("{} connected (connection {conn})", self.roster.label(&peer));
                 let _ = self.handle(Input::PeerConnected(peer))?;
-                if !self.ready && self.peers.len() + 1 == self.roster.len() {
-                    self.ready = true;
-                    info!("network ready: all {} nodes connected", self.roster.len());
-                    self.workload.start(clock::now());
-                }
+                self.check_ready();
             }
             Event::Disconnected { peer, conn } => {
                 if self.peers.get(&peer).is_some_and(|l| l.conn == conn) {
@@ -220,6 +217,15 @@ impl Driver {
             }
         }
         Ok(())
+    }
+
+    /// The first time every peer is connected: the network is ready and the workload starts.
+    fn check_ready(&mut self) {
+        if !self.ready && self.peers.len() + 1 == self.roster.len() {
+            self.ready = true;
+            info!("network ready: all {} nodes connected", self.roster.len());
+            self.workload.start(clock::now());
+        }
     }
 
     fn fire_timers(&mut self) -> Result<(), StorageError> {

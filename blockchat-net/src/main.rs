@@ -1,5 +1,6 @@
 //! `blockchat`: a node (`--bootstrap` / `--join`), `client`, `cluster` and `inputs`.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use blockchat_net::cli::{Cli, ClientArgs, InputsArgs, NodeArgs, Sub};
@@ -24,7 +25,9 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            if !e.is_empty() {
+                eprintln!("error: {e}");
+            }
             ExitCode::FAILURE
         }
     }
@@ -36,7 +39,7 @@ fn init_logs(file: Option<std::fs::File>) {
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
     match file {
         Some(f) => builder.with_ansi(false).with_writer(std::sync::Mutex::new(f)).init(),
-        None => builder.with_writer(std::io::stderr).init(),
+        None => builder.with_ansi(std::io::stderr().is_terminal()).with_writer(std::io::stderr).init(),
     }
 }
 
@@ -88,10 +91,13 @@ fn client(args: ClientArgs) -> Result<(), String> {
         .map_err(|e| format!("cannot reach the node at {addr}: {e}"))?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&response).map_err(|e| e.to_string())?);
-    } else {
+    } else if response.is_ok() {
         println!("{}", render(&response));
+    } else {
+        eprintln!("{}", render(&response));
     }
-    response.map(|_| ())
+    // The answer is already printed; exit non-zero on an error without repeating it.
+    response.map(|_| ()).map_err(|_| String::new())
 }
 
 fn inputs(args: InputsArgs) -> Result<(), String> {
