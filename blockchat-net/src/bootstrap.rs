@@ -148,20 +148,27 @@ async fn serve_joiner(
     wire::send(&mut framed, &Answer::Network(info)).await
 }
 
-/// Joins through the bootstrap at `bootstrap`, retrying the connection with backoff; returns
-/// the validated network.
-pub async fn join(
-    bootstrap: &str,
-    wallet: &Wallet,
-    advertise: &str,
-    stake: u64,
-    max_frame: usize,
-    gate: &SharedGate,
-) -> Result<Roster, WireError> {
+/// What a joining node asks for.
+#[derive(Debug, Clone)]
+pub struct JoinPlan {
+    /// The bootstrap's address.
+    pub bootstrap: String,
+    /// The address other nodes should dial.
+    pub advertise: String,
+    /// The stake asked for, in units.
+    pub stake: u64,
+    /// Largest frame accepted.
+    pub max_frame: usize,
+}
+
+/// Joins through the bootstrap, retrying the connection with backoff; returns the validated
+/// network.
+pub async fn join(plan: &JoinPlan, wallet: &Wallet, gate: &SharedGate) -> Result<Roster, WireError> {
     let mut backoff = Duration::from_millis(100);
+    let bootstrap = &plan.bootstrap;
     loop {
         set_phase(gate, &format!("joining via {bootstrap}"), None);
-        match join_once(bootstrap, wallet, advertise, stake, max_frame, gate).await {
+        match join_once(plan, wallet, gate).await {
             Ok(roster) => return Ok(roster),
             Err(e @ (WireError::Refused(_) | WireError::Network(_) | WireError::WrongVersion { .. })) => return Err(e),
             Err(e) => warn!("joining via {bootstrap} failed: {e}; retrying in {backoff:?}"),
@@ -171,20 +178,14 @@ pub async fn join(
     }
 }
 
-async fn join_once(
-    bootstrap: &str,
-    wallet: &Wallet,
-    advertise: &str,
-    stake: u64,
-    max_frame: usize,
-    gate: &SharedGate,
-) -> Result<Roster, WireError> {
-    let stream = timeout(HANDSHAKE_TIMEOUT, TcpStream::connect(bootstrap)).await.map_err(|_| WireError::Timeout)??;
-    let mut framed = wire::framed(stream, max_frame);
+async fn join_once(plan: &JoinPlan, wallet: &Wallet, gate: &SharedGate) -> Result<Roster, WireError> {
+    let stream =
+        timeout(HANDSHAKE_TIMEOUT, TcpStream::connect(&plan.bootstrap)).await.map_err(|_| WireError::Timeout)??;
+    let mut framed = wire::framed(stream, plan.max_frame);
     let theirs = timeout(HANDSHAKE_TIMEOUT, handshake::exchange_greetings(&mut framed, handshake::new_challenge()))
         .await
         .map_err(|_| WireError::Timeout)??;
-    let request = handshake::sign_join(wallet, advertise.to_string(), stake, &theirs);
+    let request = handshake::sign_join(wallet, plan.advertise.clone(), plan.stake, &theirs);
     wire::send(&mut framed, &Opening::Join(request)).await?;
     loop {
         match wire::recv::<Answer>(&mut framed, "bootstrap answer").await? {

@@ -13,8 +13,8 @@ use tokio::time::sleep_until;
 use tracing::{debug, info, warn};
 
 use crate::clock;
-use crate::peer::Inbox;
 use crate::control::{PeerView, Recipient, Reply, Request, Response, Status};
+use crate::peer::Inbox;
 use crate::roster::Roster;
 use crate::storage::{BlockLog, StorageError};
 use crate::views;

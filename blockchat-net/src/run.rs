@@ -11,7 +11,7 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tracing::{info, warn};
 
-use crate::bootstrap::{self, BootstrapPlan};
+use crate::bootstrap::{self, BootstrapPlan, JoinPlan};
 use crate::cli::NodeArgs;
 use crate::control::{self, Gate, SharedGate};
 use crate::driver::{Counters, Driver};
@@ -111,7 +111,13 @@ pub async fn run_node(args: NodeArgs) -> Result<(), RunError> {
                 let info = bootstrap::run_bootstrap(&listener, &wallet, &plan, args.max_frame, &gate).await?;
                 Roster::new(info, wallet.address()).map_err(WireError::from)?
             } else if let Some(addr) = &args.join {
-                bootstrap::join(addr, &wallet, &advertise, args.stake, args.max_frame, &gate).await?
+                let plan = JoinPlan {
+                    bootstrap: addr.clone(),
+                    advertise: advertise.clone(),
+                    stake: args.stake,
+                    max_frame: args.max_frame,
+                };
+                bootstrap::join(&plan, &wallet, &gate).await?
             } else {
                 return Err(RunError::Usage(
                     "give --bootstrap or --join ADDR, or the --data-dir of a node that has joined a network".into(),
