@@ -14,7 +14,7 @@ use tracing::{debug, info, warn};
 
 use crate::clock;
 use crate::control::{PeerView, Recipient, Reply, Request, Response, Status};
-use crate::peer::Inbox;
+use crate::peer::{Inbox, MAX_BACKLOG, PeerLink};
 use crate::roster::Roster;
 use crate::storage::{BlockLog, StorageError};
 use crate::views;
@@ -38,8 +38,8 @@ pub enum Event {
         peer: Address,
         /// This connection's number.
         conn: u64,
-        /// Messages to send on it.
-        link: mpsc::UnboundedSender<Vec<PeerMessage>>,
+        /// Its writer.
+        link: PeerLink,
     },
     /// A connection went down.
     Disconnected {
@@ -79,7 +79,7 @@ struct Stats {
 #[derive(Debug)]
 struct Link {
     conn: u64,
-    writer: mpsc::UnboundedSender<Vec<PeerMessage>>,
+    writer: PeerLink,
     outbox: Vec<PeerMessage>,
 }
 
@@ -175,10 +175,23 @@ impl Driver {
 
     /// Hands each peer's queued messages to its writer.
     fn flush(&mut self) {
-        for link in self.peers.values_mut() {
-            if !link.outbox.is_empty() {
-                let _ = link.writer.send(std::mem::take(&mut link.outbox));
+        let mut stalled = Vec::new();
+        for (peer, link) in &mut self.peers {
+            if link.outbox.is_empty() {
+                continue;
             }
+            let queued = link.writer.backlog.fetch_add(link.outbox.len(), Ordering::Relaxed) + link.outbox.len();
+            let _ = link.writer.writer.send(std::mem::take(&mut link.outbox));
+            if queued > MAX_BACKLOG {
+                stalled.push(*peer);
+            }
+        }
+        for peer in stalled {
+            warn!(
+                "{} is not keeping up (over {MAX_BACKLOG} messages queued); dropping its connection",
+                self.roster.label(&peer)
+            );
+            self.peers.remove(&peer);
         }
     }
 

@@ -66,6 +66,19 @@ impl PeerNet {
     }
 }
 
+/// Messages queued for one peer's writer beyond which the peer counts as stalled and its
+/// connection is dropped (it catches up with `GetBlocks` when it comes back).
+pub const MAX_BACKLOG: usize = 500_000;
+
+/// The node's handle on a connection's writer.
+#[derive(Debug)]
+pub struct PeerLink {
+    /// Batches of messages to send.
+    pub writer: mpsc::UnboundedSender<Vec<PeerMessage>>,
+    /// Messages handed over and not yet written.
+    pub backlog: Arc<AtomicUsize>,
+}
+
 /// Most bytes of received peer messages waiting for the node's loop before readers pause.
 pub const INBOX_BUDGET: usize = 256 << 20;
 
@@ -192,14 +205,16 @@ async fn dial(member: &Member, net: &PeerNet) -> Result<FramedStream, WireError>
 /// Runs an authenticated connection until either direction fails; returns why it ended.
 async fn run_link(framed: FramedStream, peer: Address, net: &PeerNet) -> String {
     let conn = net.next_conn.fetch_add(1, Ordering::Relaxed);
-    let (link, queue) = mpsc::unbounded_channel();
+    let (writer, queue) = mpsc::unbounded_channel();
+    let backlog = Arc::new(AtomicUsize::new(0));
+    let link = PeerLink { writer, backlog: backlog.clone() };
     if net.events.send(Event::Connected { peer, conn, link }).is_err() {
         return "the node is stopping".into();
     }
     let (sink, stream) = framed.split();
     let reason = tokio::select! {
         r = read_loop(stream, peer, net) => r,
-        r = write_loop(sink, queue, net.max_frame) => r,
+        r = write_loop(sink, queue, &backlog, net.max_frame) => r,
     };
     let _ = net.events.send(Event::Disconnected { peer, conn });
     reason
@@ -246,6 +261,7 @@ async fn read_loop(mut stream: SplitStream<FramedStream>, peer: Address, net: &P
 async fn write_loop(
     mut sink: SplitSink<FramedStream, Bytes>,
     mut queue: mpsc::UnboundedReceiver<Vec<PeerMessage>>,
+    backlog: &AtomicUsize,
     max_frame: usize,
 ) -> String {
     let mut batch = Vec::new();
@@ -260,6 +276,10 @@ async fn write_loop(
                 Err(_) => break,
             }
         }
+        if backlog.load(Ordering::Relaxed) > MAX_BACKLOG {
+            return "the peer is not keeping up".into();
+        }
+        let count = batch.len();
         for message in coalesce(std::mem::take(&mut batch)) {
             let bytes = message.encode();
             if bytes.len() > max_frame {
@@ -273,6 +293,7 @@ async fn write_loop(
         if let Err(e) = sink.flush().await {
             return format!("write failed: {e}");
         }
+        backlog.fetch_sub(count, Ordering::Relaxed);
     }
 }
 
