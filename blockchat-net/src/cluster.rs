@@ -55,7 +55,7 @@ impl Drop for Procs {
 /// Where node `k` of a cluster listens, and its control endpoint.
 pub fn addresses(subnet: u8, port: u16, k: usize) -> (SocketAddr, SocketAddr) {
     let ip = IpAddr::V4(Ipv4Addr::new(127, subnet, 0, k as u8 + 1));
-    (SocketAddr::new(ip, port), SocketAddr::new(ip, port + 1))
+    (SocketAddr::new(ip, port), SocketAddr::new(ip, port.wrapping_add(1)))
 }
 
 /// Asks node at `addr`, with a short timeout.

@@ -300,7 +300,8 @@ impl Driver {
                     );
                 }
                 Output::Reverted(block) => {
-                    self.stats.committed_txs -= block.transactions().len() as u64;
+                    self.stats.committed_txs =
+                        self.stats.committed_txs.saturating_sub(block.transactions().len() as u64);
                     self.stats.reverted += 1;
                     warn!("reverted block {} {} (a better branch won)", block.index(), block.hash().short());
                 }

@@ -61,7 +61,20 @@ async fn bind(addr: SocketAddr) -> Result<TcpListener, RunError> {
 
 /// Runs a node until shutdown.
 pub async fn run_node(args: NodeArgs) -> Result<(), RunError> {
+    if args.max_frame < 64 << 10 {
+        return Err(RunError::Usage(format!("--max-frame {} is too small (at least 65536)", args.max_frame)));
+    }
     let dir = args.data_dir.as_deref().ok_or_else(|| RunError::Usage("--data-dir DIR is required".into()))?;
+    if args.bootstrap {
+        match (args.nodes, args.capacity) {
+            (None, _) => return Err(RunError::Usage("--bootstrap needs -n N (the number of nodes)".into())),
+            (_, None) => return Err(RunError::Usage("--bootstrap needs -c C (transactions per block)".into())),
+            (Some(n), Some(c)) if n < 1 || c < 1 => {
+                return Err(RunError::Usage("-n and -c must be at least 1".into()));
+            }
+            _ => {}
+        }
+    }
     let data = DataDir::open(dir)?;
     let (wallet, created) = data.load_or_create_wallet()?;
     info!("{} wallet {}", if created { "created" } else { "loaded" }, wallet.address());
@@ -102,11 +115,7 @@ pub async fn run_node(args: NodeArgs) -> Result<(), RunError> {
         }
         None => {
             let roster = if args.bootstrap {
-                let nodes = args.nodes.ok_or_else(|| RunError::Usage("--bootstrap needs -n N".into()))?;
-                let capacity = args.capacity.ok_or_else(|| RunError::Usage("--bootstrap needs -c CAPACITY".into()))?;
-                if nodes < 1 || capacity < 1 {
-                    return Err(RunError::Usage("-n and -c must be at least 1".into()));
-                }
+                let (nodes, capacity) = (args.nodes.unwrap_or(1), args.capacity.unwrap_or(1));
                 let plan = BootstrapPlan { nodes, capacity, stake: args.stake, advertise: advertise.clone() };
                 let info = bootstrap::run_bootstrap(&listener, &wallet, &plan, args.max_frame, &gate).await?;
                 Roster::new(info, wallet.address()).map_err(WireError::from)?
