@@ -74,6 +74,13 @@ struct Stats {
     work: blockchat_core::Work,
 }
 
+/// Longest the loop handles queued events before looking at timers and the workload.
+const TURN: std::time::Duration = std::time::Duration::from_millis(5);
+
+fn is_transaction(message: &PeerMessage) -> bool {
+    matches!(message, PeerMessage::Transaction(_) | PeerMessage::Transactions(_))
+}
+
 /// A connected peer: its connection number, its writer, and what this turn of the loop queued
 /// for it (handed to the writer in one piece, so transactions travel as one batch).
 #[derive(Debug)]
@@ -96,6 +103,8 @@ pub struct Driver {
     inbox: Arc<Inbox>,
     ready: bool,
     stopping: bool,
+    /// A block or block request is waiting in an outbox.
+    flush_now: bool,
 }
 
 impl Driver {
@@ -121,6 +130,7 @@ impl Driver {
             inbox,
             ready: false,
             stopping: false,
+            flush_now: false,
         }
     }
 
@@ -148,11 +158,17 @@ impl Driver {
                 _ = sleep_until(timer_at.unwrap_or_else(tokio::time::Instant::now)), if timer_at.is_some() => {}
                 _ = sleep_until(work_at.unwrap_or_else(tokio::time::Instant::now)), if work_at.is_some() => {}
             }
-            // Take what else is queued, blocks first, before looking at the clock again.
-            for _ in 0..512 {
+            // Take what else is queued, blocks first, for a few milliseconds at most before
+            // looking at the clock again. Blocks and block requests leave at once; transactions
+            // wait for the end of the turn so that they travel as one batch.
+            let turn = std::time::Instant::now();
+            while turn.elapsed() < TURN {
                 match urgent.try_recv().or_else(|_| events.try_recv()) {
                     Ok(event) => self.on_event(event)?,
                     Err(_) => break,
+                }
+                if self.flush_now {
+                    self.flush();
                 }
             }
             self.fire_timers()?;
@@ -175,6 +191,7 @@ impl Driver {
 
     /// Hands each peer's queued messages to its writer.
     fn flush(&mut self) {
+        self.flush_now = false;
         let mut stalled = Vec::new();
         for (peer, link) in &mut self.peers {
             if link.outbox.is_empty() {
@@ -279,8 +296,12 @@ impl Driver {
         }
         for output in &step.outputs {
             match output {
-                Output::Send { to, message } => self.send(to, message.clone()),
+                Output::Send { to, message } => {
+                    self.flush_now |= !is_transaction(message);
+                    self.send(to, message.clone());
+                }
                 Output::Broadcast { message, except } => {
+                    self.flush_now |= !is_transaction(message);
                     for (peer, link) in &mut self.peers {
                         if Some(*peer) != *except {
                             link.outbox.push(message.clone());
