@@ -125,30 +125,19 @@ impl RunResult {
 
     /// A few lines for people.
     pub fn summary(&self) -> String {
-        format!(
-            "{} nodes, capacity {}, stakes {}, workload {}\n\
-             submitted {} transactions: {} accepted, {} refused at submission\n\
-             committed {} transactions in {} blocks ({} in a late round)\n\
-             throughput {:.1} tx/s, mean block time {:.4} s, run took {:.1} s, nodes used {:.1} CPU s (other processes {:.1} CPU s)\n\
-             blocks by node {:?}; balances (BCC) {:?}",
-            self.nodes,
-            self.capacity,
-            self.stake_profile,
-            self.workload,
-            self.transactions,
-            self.accepted,
-            self.rejected,
-            self.chain.committed,
-            self.chain.blocks,
-            self.chain.late_round_blocks,
-            self.chain.throughput,
-            self.chain.mean_block_time,
-            self.wall_seconds,
-            self.cpu_seconds,
-            self.other_cpu_seconds,
-            self.chain.blocks_by_node,
-            self.chain.balances.iter().map(|b| format_bcc(*b)).collect::<Vec<_>>(),
-        )
+        let c = &self.chain;
+        let balances: Vec<String> = c.balances.iter().map(|b| format_bcc(*b)).collect();
+        [
+            format!("{} nodes, capacity {}, stakes {}, workload {}", self.nodes, self.capacity, self.stake_profile, self.workload),
+            format!("submitted {} transactions: {} accepted, {} refused at submission", self.transactions, self.accepted, self.rejected),
+            format!("committed {} transactions in {} blocks ({} in a late round)", c.committed, c.blocks, c.late_round_blocks),
+            format!(
+                "throughput {:.1} tx/s, mean block time {:.4} s, run took {:.1} s, nodes used {:.1} CPU s (other processes {:.1} CPU s)",
+                c.throughput, c.mean_block_time, self.wall_seconds, self.cpu_seconds, self.other_cpu_seconds
+            ),
+            format!("blocks by node {:?}; balances (BCC) {balances:?}", c.blocks_by_node),
+        ]
+        .join("\n")
     }
 }
 
