@@ -36,7 +36,7 @@ fn the_prompt_sends_views_and_explains_errors() {
     say("t 7 5", "error: there is no node 7 (ids go from 0 to 1)");
     say("t 1 5000", "error: refused: insufficient balance");
     say("stake", "error: usage: stake <amount>");
-    net.wait(30, "four transactions to commit", || (net.status(1).committed_txs >= 4).then_some(()));
+    net.wait(30, "four transactions to commit", || (net.status(0).committed_txs >= 4).then_some(()));
     say("view", "validator node");
     say("history", "node 0 -> node 1: message \"hello there\" (fee 11 BCC)");
     // 12.5 + 3% fee, 11 + 7 BCC of messages: 1000 − 12.875 − 18 = 969.125, plus any fees earned.
