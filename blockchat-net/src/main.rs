@@ -53,7 +53,7 @@ fn node(args: NodeArgs) -> Result<(), String> {
                 .append(true)
                 .open(&path)
                 .map_err(|e| format!("{}: {e}", path.display()))?;
-            println!("logging to {}", path.display());
+            println!("logging to {}; the prompt appears once the network has formed", path.display());
             Some(f)
         }
         _ => None,
