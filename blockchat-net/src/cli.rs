@@ -1,0 +1,186 @@
+//! The command line: the node (the course's flags), `client`, `cluster` and `inputs`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use blockchat_core::parse_bcc;
+use clap::{Args, Parser, Subcommand};
+
+use crate::wire::DEFAULT_MAX_FRAME;
+
+fn bcc(text: &str) -> Result<u64, String> {
+    parse_bcc(text).map_err(|e| e.to_string())
+}
+
+/// BlockChat: a Proof-of-Stake blockchain node, its client, and a local cluster runner.
+#[derive(Debug, Parser)]
+#[command(name = "blockchat", version, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    /// A subcommand; without one, run a node.
+    #[command(subcommand)]
+    pub command: Option<Sub>,
+    /// The node's settings.
+    #[command(flatten)]
+    pub node: NodeArgs,
+}
+
+/// Running a node.
+#[derive(Debug, Clone, Args)]
+pub struct NodeArgs {
+    /// Start the bootstrap node (node 0), which forms the network.
+    #[arg(long, conflicts_with = "join")]
+    pub bootstrap: bool,
+    /// Join the network whose bootstrap listens at this address.
+    #[arg(long, value_name = "ADDR")]
+    pub join: Option<String>,
+    /// Nodes in the network, the bootstrap included (bootstrap only).
+    #[arg(short = 'n', long = "nodes", value_name = "N")]
+    pub nodes: Option<u32>,
+    /// Transactions per block (bootstrap only; others learn it from the roster).
+    #[arg(short = 'c', long = "capacity", value_name = "C")]
+    pub capacity: Option<u32>,
+    /// This node's initial stake in BCC (decimals allowed).
+    #[arg(short = 's', long = "stake", value_name = "BCC", value_parser = bcc, default_value = "10")]
+    pub stake: u64,
+    /// Address to listen on for peers (host:port).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// Address peers should dial, when it is not the listen address.
+    #[arg(long, value_name = "ADDR")]
+    pub advertise: Option<String>,
+    /// Where the key, the roster and the block log live.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// A course-format file (`id<N> <message>` lines) to send once the network is ready.
+    #[arg(long, value_name = "FILE")]
+    pub input: Option<PathBuf>,
+    /// Send this many small coin transfers once the network is ready (benchmarks).
+    #[arg(long, value_name = "COUNT", conflicts_with = "input")]
+    pub synthetic: Option<usize>,
+    /// Submit the workload at this many transactions per second (default: as fast as accepted).
+    #[arg(long, value_name = "TX_PER_S")]
+    pub rate: Option<f64>,
+    /// No interactive prompt (scripts and services); logs go to stderr.
+    #[arg(long)]
+    pub no_repl: bool,
+    /// Control endpoint address (default: the listen IP if loopback, else 127.0.0.1; listen port + 1).
+    #[arg(long, value_name = "ADDR")]
+    pub control: Option<SocketAddr>,
+    /// With --bootstrap: milliseconds the network gives a silent validator before the next
+    /// lottery round (a network rule, sent to every node that joins).
+    #[arg(long, value_name = "MS", default_value_t = 2000)]
+    pub round_timeout_ms: u64,
+    /// Do not fsync the block log after each block (faster, loses the tail on power loss).
+    #[arg(long)]
+    pub no_fsync: bool,
+    /// Largest frame accepted from a peer, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_FRAME)]
+    pub max_frame: usize,
+    /// Tokio worker threads.
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub threads: usize,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Sub {
+    /// Run one prompt command against a running node's control endpoint.
+    Client(ClientArgs),
+    /// Start n nodes on 127.0.0.1 … 127.0.0.n, run a workload, measure, check, stop.
+    Cluster(ClusterArgs),
+    /// Write generated course-format input files (seeded, deterministic).
+    Inputs(InputsArgs),
+}
+
+/// `blockchat client`.
+#[derive(Debug, Args)]
+pub struct ClientArgs {
+    /// The node's control endpoint (host:port).
+    #[arg(long, value_name = "ADDR", required_unless_present = "data_dir")]
+    pub node: Option<SocketAddr>,
+    /// Or: the node's data dir (its control.addr file names the endpoint).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Print the answer as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// The command, as typed at the prompt (e.g. `t 2 12.5`, `balance`).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
+    pub command: Vec<String>,
+}
+
+/// `blockchat cluster`.
+#[derive(Debug, Clone, Args)]
+pub struct ClusterArgs {
+    /// Nodes.
+    #[arg(short = 'n', long = "nodes", default_value_t = 5)]
+    pub nodes: u32,
+    /// Transactions per block.
+    #[arg(short = 'c', long = "capacity", default_value_t = 10)]
+    pub capacity: u32,
+    /// Each node's stake in BCC.
+    #[arg(short = 's', long = "stake", value_parser = bcc, default_value = "10")]
+    pub stake: u64,
+    /// The fairness setting: node 0 stakes 100 BCC, the others `--stake`.
+    #[arg(long)]
+    pub fairness: bool,
+    /// A directory of course-format files trans0.txt … trans{n-1}.txt (default: generated).
+    #[arg(long, value_name = "DIR")]
+    pub inputs: Option<PathBuf>,
+    /// Instead of input files: this many coin transfers in all, split evenly between nodes.
+    #[arg(long, value_name = "COUNT", conflicts_with = "inputs")]
+    pub synthetic: Option<usize>,
+    /// Lines per generated input file.
+    #[arg(long, default_value_t = 100)]
+    pub lines: usize,
+    /// Seed of the generated input files.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// First port (every node listens on 127.0.0.k:PORT, its control on PORT+1).
+    #[arg(long, default_value_t = 7000)]
+    pub port: u16,
+    /// The second byte of the loopback addresses used (127.B.0.k), so runs can coexist.
+    #[arg(long, default_value_t = 0)]
+    pub subnet: u8,
+    /// Append a CSV row per run to this file (header written if new).
+    #[arg(long, value_name = "FILE")]
+    pub csv: Option<PathBuf>,
+    /// Repeat the run this many times.
+    #[arg(long, default_value_t = 1)]
+    pub runs: usize,
+    /// Keep the nodes' data dirs here (default: a temporary directory, removed afterwards).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Give up after this many seconds.
+    #[arg(long, default_value_t = 300)]
+    pub timeout: u64,
+    /// Seconds without a new block, after the workload is submitted, that end a run.
+    #[arg(long, default_value_t = 3.0)]
+    pub quiet: f64,
+    /// Pass --no-fsync to the nodes.
+    #[arg(long)]
+    pub no_fsync: bool,
+    /// Lottery round timeout of the nodes, in milliseconds.
+    #[arg(long, default_value_t = 2000)]
+    pub round_timeout_ms: u64,
+    /// Tokio worker threads per node.
+    #[arg(long, default_value_t = 2)]
+    pub node_threads: usize,
+}
+
+/// `blockchat inputs`.
+#[derive(Debug, Args)]
+pub struct InputsArgs {
+    /// Nodes (files trans0.txt … trans{n-1}.txt).
+    #[arg(short = 'n', long = "nodes", default_value_t = 5)]
+    pub nodes: usize,
+    /// Lines per file.
+    #[arg(long, default_value_t = 100)]
+    pub lines: usize,
+    /// Seed.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Output directory.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+}

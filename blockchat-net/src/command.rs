@@ -1,0 +1,130 @@
+//! The prompt's commands, parsed from what the user typed into control requests.
+
+use blockchat_core::amount::AmountError;
+use blockchat_core::{Address, parse_bcc};
+
+use crate::control::{Recipient, Request};
+
+/// What a line of input asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Something for the node.
+    Node(Request),
+    /// Show the help.
+    Help,
+    /// Leave (and stop the node, at the prompt).
+    Exit,
+}
+
+/// The commands and what they do.
+pub const HELP: &str = "\
+commands:
+  t <id|address> <amount>    send BCC (decimals allowed: t 2 12.5); 3% fee
+  t <id> <text>              send a message when <text> is not a number (1 BCC per character)
+  m <id|address> <message>   send a message
+  stake <amount>             set your stake (0 releases it)
+  view                       the last block's transactions and its validator
+  balance                    your balance and stake
+  status                     height, peers, mempool
+  history [n]                your last n committed transactions (default 20)
+  peers                      every node and whether it is connected
+  help                       this text
+  exit                       stop the node and leave";
+
+/// Every command word, for completion.
+pub const WORDS: &[&str] = &["t", "m", "stake", "view", "balance", "status", "history", "peers", "help", "exit"];
+
+fn recipient(word: &str) -> Result<Recipient, String> {
+    if !word.is_empty() && word.bytes().all(|b| b.is_ascii_digit()) {
+        return word.parse().map(Recipient::Id).map_err(|_| format!("'{word}' is too large to be a node id"));
+    }
+    word.parse::<Address>()
+        .map(Recipient::Address)
+        .map_err(|_| format!("'{word}' is neither a node id (like 3) nor an address (64 hex digits)"))
+}
+
+fn amount(word: &str) -> Result<u64, String> {
+    parse_bcc(word).map_err(|e| e.to_string())
+}
+
+/// Parses one line; `Ok(None)` for a blank one.
+pub fn parse(line: &str) -> Result<Option<Command>, String> {
+    let line = line.trim();
+    let (word, rest) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
+    let rest = rest.trim();
+    let usage = |u: &str| Err(format!("usage: {u}"));
+    let cmd = match word {
+        "" => return Ok(None),
+        "t" | "m" => {
+            let Some((to, what)) = rest.split_once(char::is_whitespace) else {
+                return usage(if word == "t" { "t <id|address> <amount>" } else { "m <id|address> <message>" });
+            };
+            let (to, what) = (recipient(to)?, what.trim());
+            if word == "m" {
+                Request::Message { to, text: what.to_string() }
+            } else {
+                match parse_bcc(what) {
+                    Ok(amount) => Request::Transfer { to, amount },
+                    Err(AmountError::NotANumber(_)) => Request::Message { to, text: what.to_string() },
+                    Err(e) => return Err(e.to_string()),
+                }
+            }
+        }
+        "stake" if !rest.is_empty() && !rest.contains(char::is_whitespace) => Request::Stake { amount: amount(rest)? },
+        "stake" => return usage("stake <amount>"),
+        "view" => Request::View,
+        "balance" => Request::Balance,
+        "status" => Request::Status,
+        "peers" => Request::Peers,
+        "history" if rest.is_empty() => Request::History { limit: 20 },
+        "history" => match rest.parse() {
+            Ok(limit) => Request::History { limit },
+            Err(_) => return usage("history [n]"),
+        },
+        "help" | "?" => return Ok(Some(Command::Help)),
+        "exit" | "quit" => return Ok(Some(Command::Exit)),
+        other => return Err(format!("unknown command '{other}' (type help for the list)")),
+    };
+    Ok(Some(Command::Node(cmd)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_table() {
+        let a = Address([0xab; 32]);
+        let node = |r| Ok(Some(Command::Node(r)));
+        let cases: Vec<(&str, Result<Option<Command>, String>)> = vec![
+            ("", Ok(None)),
+            ("   ", Ok(None)),
+            ("t 2 12.5", node(Request::Transfer { to: Recipient::Id(2), amount: 12_500_000 })),
+            (
+                &*Box::leak(format!("t {a} 1").into_boxed_str()),
+                node(Request::Transfer { to: Recipient::Address(a), amount: 1_000_000 }),
+            ),
+            ("t 1 hello world", node(Request::Message { to: Recipient::Id(1), text: "hello world".into() })),
+            ("m 3 42", node(Request::Message { to: Recipient::Id(3), text: "42".into() })),
+            ("stake 10", node(Request::Stake { amount: 10_000_000 })),
+            ("view", node(Request::View)),
+            ("balance", node(Request::Balance)),
+            ("history 5", node(Request::History { limit: 5 })),
+            ("help", Ok(Some(Command::Help))),
+            ("exit", Ok(Some(Command::Exit))),
+            ("t 2", Err("usage: t <id|address> <amount>".into())),
+            ("t x 5", Err("'x' is neither a node id (like 3) nor an address (64 hex digits)".into())),
+            (
+                "t 2 1.0000001",
+                Err("'1.0000001' has more than 6 decimal places (the smallest amount is 0.000001 BCC)".into()),
+            ),
+            ("stake", Err("usage: stake <amount>".into())),
+            ("stake lots", Err("'lots' is not an amount (write BCC as a number, like 12 or 12.5)".into())),
+            ("history x", Err("usage: history [n]".into())),
+            ("fly", Err("unknown command 'fly' (type help for the list)".into())),
+        ];
+        for (line, want) in cases {
+            assert_eq!(parse(line), want, "{line:?}");
+        }
+    }
+}

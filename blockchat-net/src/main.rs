@@ -1,0 +1,111 @@
+//! `blockchat`: a node (`--bootstrap` / `--join`), `client`, `cluster` and `inputs`.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use blockchat_net::cli::{Cli, ClientArgs, InputsArgs, NodeArgs, Sub};
+use blockchat_net::command::{self, Command, HELP};
+use blockchat_net::control::{self, Request};
+use blockchat_net::render::render;
+use blockchat_net::{cluster, run, workload};
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        None => node(cli.node),
+        Some(Sub::Client(args)) => client(args),
+        Some(Sub::Cluster(args)) => {
+            init_logs(None);
+            cluster::run(&args).map_err(|e| e.to_string())
+        }
+        Some(Sub::Inputs(args)) => inputs(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            if !e.is_empty() {
+                eprintln!("error: {e}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Logs to stderr, or to a file when the prompt owns the terminal; `RUST_LOG` filters.
+fn init_logs(file: Option<std::fs::File>) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    match file {
+        Some(f) => builder.with_ansi(false).with_writer(std::sync::Mutex::new(f)).init(),
+        None => builder.with_ansi(std::io::stderr().is_terminal()).with_writer(std::io::stderr).init(),
+    }
+}
+
+fn node(args: NodeArgs) -> Result<(), String> {
+    let log_file = match (&args.data_dir, args.no_repl) {
+        (Some(dir), false) => {
+            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            let path = dir.join("node.log");
+            let f = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            println!("logging to {}; the prompt appears once the network has formed", path.display());
+            Some(f)
+        }
+        _ => None,
+    };
+    init_logs(log_file);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(args.threads.max(1))
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    runtime.block_on(run::run_node(args)).map_err(|e| e.to_string())
+}
+
+fn client(args: ClientArgs) -> Result<(), String> {
+    let addr = match (args.node, &args.data_dir) {
+        (Some(a), _) => a,
+        (None, Some(dir)) => {
+            let path = dir.join("control.addr");
+            let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            text.trim().parse().map_err(|e| format!("{}: not an address: {e}", path.display()))?
+        }
+        (None, None) => return Err("give --node ADDR or --data-dir DIR".into()),
+    };
+    let line = args.command.join(" ");
+    let request = match command::parse(&line)? {
+        Some(Command::Node(r)) => r,
+        Some(Command::Help) => {
+            println!("{HELP}");
+            return Ok(());
+        }
+        Some(Command::Exit) => Request::Shutdown,
+        None => return Err("no command given".into()),
+    };
+    let response = control::ask(addr, &request, std::time::Duration::from_secs(30))
+        .map_err(|e| format!("cannot reach the node at {addr}: {e}"))?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&response).map_err(|e| e.to_string())?);
+    } else if response.is_ok() {
+        println!("{}", render(&response));
+    } else {
+        eprintln!("{}", render(&response));
+    }
+    // The answer is already printed; exit non-zero on an error without repeating it.
+    response.map(|_| ()).map_err(|_| String::new())
+}
+
+fn inputs(args: InputsArgs) -> Result<(), String> {
+    std::fs::create_dir_all(&args.out).map_err(|e| format!("{}: {e}", args.out.display()))?;
+    for (i, text) in workload::generate_inputs(args.nodes, args.lines, args.seed).iter().enumerate() {
+        let path = args.out.join(format!("trans{i}.txt"));
+        std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    println!("wrote {} files of {} lines to {}", args.nodes, args.lines, args.out.display());
+    Ok(())
+}

@@ -1,0 +1,182 @@
+//! Hostile input: garbage bytes, truncated frames, an oversized length, a wrong version, a
+//! forged handshake, invalid signatures, a replayed transaction and a bad block. The node refuses
+//! each, logs why, and keeps serving the honest peers.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use blockchat_core::{Block, PeerMessage, Signature, Transaction, TxKind, UNITS_PER_BCC, Wallet};
+use blockchat_net::control::{Recipient, Reply, Request};
+use blockchat_net::handshake;
+use blockchat_net::roster::Roster;
+use blockchat_net::storage::DataDir;
+use blockchat_net::wire::{self, Answer, Greeting, Hello, MAGIC, Opening};
+use bytes::Bytes;
+use futures::SinkExt;
+use support::{Net, serial};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// Writes raw bytes and waits for the node to close the connection.
+async fn raw(addr: std::net::SocketAddr, bytes: &[u8], half_close: bool) {
+    let mut s = TcpStream::connect(addr).await.expect("connect");
+    s.write_all(bytes).await.expect("write");
+    if half_close {
+        s.shutdown().await.expect("shutdown");
+    }
+    let mut sink = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(8), s.read_to_end(&mut sink)).await;
+    assert!(closed.is_ok(), "the node did not close a connection that sent {bytes:?}");
+}
+
+/// Opens a framed connection and exchanges greetings with `version`; returns the node's answer
+/// to `opening`.
+async fn opening(addr: std::net::SocketAddr, version: u32, opening: impl FnOnce([u8; 32]) -> Opening) -> Answer {
+    let stream = TcpStream::connect(addr).await.expect("connect");
+    let mut framed = wire::framed(stream, wire::DEFAULT_MAX_FRAME);
+    let greeting = Greeting { magic: MAGIC, version, challenge: handshake::new_challenge() };
+    wire::send(&mut framed, &greeting).await.expect("send greeting");
+    let theirs: Greeting = wire::recv(&mut framed, "greeting").await.expect("node greets");
+    if version != wire::PROTOCOL_VERSION {
+        return wire::recv(&mut framed, "answer").await.expect("answer");
+    }
+    wire::send(&mut framed, &opening(theirs.challenge)).await.expect("send opening");
+    wire::recv(&mut framed, "answer").await.expect("answer")
+}
+
+fn refused(answer: Answer) -> String {
+    match answer {
+        Answer::Refused(why) => why,
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+#[test]
+fn hostile_peers_are_refused_and_the_node_keeps_serving() {
+    let _one = serial();
+    let mut net = Net::new(25, 3, 1);
+    net.start_all(|_| vec!["--round-timeout-ms".into(), "300".into()]);
+    // The attacker holds node 2's key (it read the key file) and node 2 is gone.
+    let dir = DataDir::open(&net.dir(2)).expect("dir");
+    let (mallory, _) = dir.load_or_create_wallet().expect("key");
+    let roster = Roster::new(dir.load_network().expect("network").expect("stored"), mallory.address()).expect("roster");
+    net.kill(2);
+    let target = net.listen(0);
+    let genesis = roster.genesis_hash();
+    let node0 = roster.member(0).expect("node 0").key;
+    let node1 = roster.member(1).expect("node 1").key;
+
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        // Before any handshake.
+        raw(target, b"GET / HTTP/1.1\r\nHost: blockchat\r\n\r\n", false).await;
+        raw(target, &[0, 0, 0, 5, b'h', b'e', b'l', b'l', b'o'], false).await;
+        raw(target, &[0, 0, 0, 100, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10], true).await;
+        raw(target, &[0xff, 0xff, 0xff, 0xff, 0], false).await;
+        let why = refused(opening(target, 99, |_| unreachable!()).await);
+        assert!(why.contains("wrong protocol version 99"), "{why}");
+        let forger = Wallet::from_seed(666);
+        let why = refused(
+            opening(target, wire::PROTOCOL_VERSION, |c| {
+                let mut hello = handshake::sign_hello(&forger, genesis, &c);
+                hello.key = node1;
+                Opening::Hello(hello)
+            })
+            .await,
+        );
+        assert!(why.contains("does not verify"), "{why}");
+        let why = refused(
+            opening(target, wire::PROTOCOL_VERSION, |c| {
+                Opening::Hello(Hello {
+                    genesis: blockchat_core::BlockHash([1; 32]),
+                    ..handshake::sign_hello(&mallory, genesis, &c)
+                })
+            })
+            .await,
+        );
+        assert!(why.contains("another network"), "{why}");
+        let why = refused(
+            opening(target, wire::PROTOCOL_VERSION, |c| Opening::Hello(handshake::sign_hello(&forger, genesis, &c)))
+                .await,
+        );
+        assert!(why.contains("is not a member"), "{why}");
+    });
+
+    // Authenticated as node 2: invalid signatures, a replay, a bad block, then garbage.
+    let valid = Arc::new(Transaction::new_signed(&mallory, node1, TxKind::Coins { amount: UNITS_PER_BCC }, 0));
+    let forged_sig = Arc::new(Transaction::from_parts(
+        mallory.address(),
+        node1,
+        TxKind::Coins { amount: 2 * UNITS_PER_BCC },
+        0,
+        Signature([7; 64]),
+    ));
+    let committed_before = net.status(0).committed_txs;
+    rt.block_on(async {
+        let stream = TcpStream::connect(target).await.expect("connect");
+        let mut framed = wire::framed(stream, wire::DEFAULT_MAX_FRAME);
+        handshake::dial_member(&mut framed, &mallory, genesis, node0).await.expect("a real member's handshake");
+        let frame = |m: PeerMessage| Bytes::from(m.encode());
+        framed.send(frame(PeerMessage::Transaction(forged_sig.clone()))).await.expect("send");
+        framed.send(frame(PeerMessage::Transactions(vec![forged_sig.clone(), valid.clone()]))).await.expect("send");
+        // The valid one commits (capacity 1) …
+        let net = &net;
+        tokio::task::block_in_place(|| {
+            net.wait(30, "the valid transaction to commit", || {
+                (net.status(0).committed_txs > committed_before).then_some(())
+            })
+        });
+        // … and comes back as a replay.
+        framed.send(frame(PeerMessage::Transaction(valid.clone()))).await.expect("send");
+        let tip = net.chain(0).last().cloned().expect("tip");
+        let bad_block = Block::from_parts(
+            tip.index + 1,
+            blockchat_core::Time(tip.timestamp),
+            0,
+            mallory.address(),
+            tip.hash,
+            vec![valid.clone()],
+            Signature([3; 64]),
+        );
+        framed.send(frame(PeerMessage::Block(Arc::new(bad_block)))).await.expect("send");
+        framed.send(Bytes::from_static(&[9, 9, 9])).await.expect("send");
+        let mut rest = framed.into_inner();
+        let mut sink = Vec::new();
+        let closed = tokio::time::timeout(Duration::from_secs(8), rest.read_to_end(&mut sink)).await;
+        assert!(closed.is_ok(), "the node kept a connection that sent an unknown message tag");
+    });
+
+    let log = net.log(0);
+    for why in [
+        "frame size too big",
+        "not a BlockChat peer",
+        "bytes remaining on stream",
+        "wrong protocol version 99",
+        "does not verify",
+        "another network",
+        "the signature does not verify",
+        "is already committed",
+        "block",
+        "unknown message tag 0x09",
+    ] {
+        assert!(log.contains(why), "node 0's log does not say '{why}':\n{log}");
+    }
+    let s = net.status(0);
+    assert!(s.bad_connections >= 8, "{s:?}");
+    assert!(s.rejected_from_peers >= 3, "{s:?}");
+    assert!(s.blocks_rejected >= 1, "{s:?}");
+
+    // Node 0 still serves node 1: both commit new transactions and agree.
+    net.wait(10, "node 0 to drop the attacker's connection", || (net.status(0).peers_connected == 1).then_some(()));
+    let height = net.status(1).height;
+    for (from, to) in [(0, 1), (1, 0), (0, 1)] {
+        let r = net.ask(from, Request::Transfer { to: Recipient::Id(to), amount: UNITS_PER_BCC / 2 });
+        assert!(matches!(r, Ok(Reply::Submitted { .. })), "{r:?}");
+    }
+    net.wait(30, "both honest nodes to commit and agree", || {
+        let (a, b) = (net.status(0), net.status(1));
+        (a.height >= height + 3 && a.tip == b.tip).then_some(())
+    });
+}
