@@ -25,8 +25,18 @@ pub enum HexError {
 macro_rules! byte_id {
     ($(#[$doc:meta])* $name:ident, $len:expr) => {
         $(#[$doc])*
-        #[derive(Clone, Copy, PartialEq, Eq, Hash)]
+        #[derive(Clone, Copy, PartialEq, Eq)]
         pub struct $name(pub [u8; $len]);
+
+        // Ids are hash outputs or public keys: their first eight bytes are already uniform, and a
+        // seeded hasher mixes them (two ids sharing them take ~2^32 work to find).
+        impl std::hash::Hash for $name {
+            fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+                let mut head = [0u8; 8];
+                head.copy_from_slice(&self.0[..8]);
+                state.write_u64(u64::from_le_bytes(head));
+            }
+        }
 
         // Byte order, compared 16 bytes at a time: ids are map keys on hot paths.
         impl Ord for $name {

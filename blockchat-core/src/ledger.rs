@@ -4,11 +4,11 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::FastMap;
 use crate::error::TxError;
 use crate::ids::Address;
 use crate::lottery::Lottery;
 use crate::transaction::{Transaction, TxKind};
+use crate::{FastMap, FastSet};
 
 /// One address's state. Staked units stay in the balance but cannot be spent.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -32,12 +32,21 @@ impl Account {
 #[derive(Debug, Clone, Default)]
 pub struct Undo {
     entries: Vec<(Address, Option<Account>)>,
+    // Which addresses already have a pre-image (lookup only).
+    seen: FastSet<Address>,
 }
 
 impl Undo {
     /// The addresses whose accounts changed, in first-touch order.
     pub fn touched(&self) -> impl Iterator<Item = &Address> {
         self.entries.iter().map(|(a, _)| a)
+    }
+
+    /// Keeps `before` as `address`'s pre-image unless one is kept already.
+    fn record(&mut self, address: Address, before: Option<Account>) {
+        if self.seen.insert(address) {
+            self.entries.push((address, before));
+        }
     }
 }
 
@@ -135,27 +144,34 @@ impl Ledger {
     /// Checks and applies `tx`, adding its fee to `fees` and recording pre-images in `undo`.
     /// On error nothing changes.
     pub fn apply(&mut self, tx: &Transaction, fees: &mut u64, undo: &mut Undo) -> Result<(), TxError> {
-        self.check(tx)?;
+        tx.check_form()?;
         let sender = tx.sender();
-        let mut account = self.accounts[&sender];
-        account.next_nonce += 1;
+        let before = *self.accounts.get(&sender).ok_or(TxError::UnknownSender { sender })?;
+        let receiver = match tx.kind() {
+            TxKind::Coins { .. } => {
+                let r = tx.receiver();
+                Some((r, *self.accounts.get(&r).ok_or(TxError::UnknownReceiver { receiver: r })?))
+            }
+            _ if !tx.receiver().is_zero() && !self.accounts.contains_key(&tx.receiver()) => {
+                return Err(TxError::UnknownReceiver { receiver: tx.receiver() });
+            }
+            _ => None,
+        };
+        Self::check_against(&before, tx, self.lottery.total_stake())?;
+        let mut after = before;
+        after.next_nonce += 1;
         match tx.kind() {
-            TxKind::Stake { amount } => {
-                account.stake = *amount;
-                self.put(sender, account, undo);
-                self.rebuild_lottery();
-            }
-            TxKind::Coins { amount } => {
-                account.balance -= tx.kind().debit();
-                self.put(sender, account, undo);
-                let mut receiver = self.accounts[&tx.receiver()];
-                receiver.balance += amount;
-                self.put(tx.receiver(), receiver, undo);
-            }
-            TxKind::Message { .. } => {
-                account.balance -= tx.kind().debit();
-                self.put(sender, account, undo);
-            }
+            TxKind::Stake { amount } => after.stake = *amount,
+            kind => after.balance -= kind.debit(),
+        }
+        undo.record(sender, Some(before));
+        self.accounts.insert(sender, after);
+        if let (Some((address, account)), TxKind::Coins { amount }) = (receiver, tx.kind()) {
+            undo.record(address, Some(account));
+            self.accounts.insert(address, Account { balance: account.balance + amount, ..account });
+        }
+        if matches!(tx.kind(), TxKind::Stake { .. }) {
+            self.rebuild_lottery();
         }
         *fees += tx.fee();
         Ok(())
@@ -188,9 +204,7 @@ impl Ledger {
 
     fn put(&mut self, address: Address, account: Account, undo: &mut Undo) {
         let before = self.accounts.insert(address, account);
-        if !undo.entries.iter().any(|(a, _)| *a == address) {
-            undo.entries.push((address, before));
-        }
+        undo.record(address, before);
     }
 
     fn rebuild_lottery(&mut self) {

@@ -38,17 +38,26 @@ enum Event {
     Net(usize),
 }
 
-/// One simulated node and its virtual CPU. Inputs are handled in arrival order, each starting
-/// when the previous one is done (`busy_until`).
+/// One simulated node.
 struct SimNode {
     node: Node<SimCheck>,
     adversary: Option<Adversary>,
-    busy_until: Time,
-    up: bool,
-    epoch: u32,
     awaiting: Option<TxId>,
     // Scheduled crash times still ahead, earliest last.
     crashes: Vec<Time>,
+}
+
+/// What every event needs to know about its node, kept dense (32 bytes a node) apart from the
+/// node itself. Inputs are handled in arrival order, each starting when the previous one is
+/// done (`busy_until`).
+#[derive(Debug, Clone, Copy)]
+struct Cpu {
+    busy_until: Time,
+    // The next scheduled crash (Time::MAX if none).
+    next_crash: Time,
+    epoch: u32,
+    up: bool,
+    honest: bool,
 }
 
 /// Progress of a running simulation, for a progress bar.
@@ -70,6 +79,7 @@ pub struct Simulation {
     now: Time,
     queue: Queue<Event>,
     nodes: Vec<SimNode>,
+    cpus: Vec<Cpu>,
     addresses: Vec<Address>,
     // Lookup only; its iteration order never matters.
     index: FxHashMap<Address, NodeId>,
@@ -119,15 +129,7 @@ impl Simulation {
             };
             let node = Node::with_chain(config, w.clone(), chain.clone(), check)
                 .map_err(|e| SimError::Setup(e.to_string()))?;
-            nodes.push(SimNode {
-                node,
-                adversary: None,
-                busy_until: Time::ZERO,
-                up: true,
-                epoch: 0,
-                awaiting: None,
-                crashes: Vec::new(),
-            });
+            nodes.push(SimNode { node, adversary: None, awaiting: None, crashes: Vec::new() });
         }
         for f in &scenario.faults {
             match f {
@@ -140,10 +142,22 @@ impl Simulation {
         for n in &mut nodes {
             n.crashes.sort_unstable_by(|a, b| b.cmp(a));
         }
+        let cpus: Vec<Cpu> = nodes
+            .iter()
+            .map(|n| Cpu {
+                busy_until: Time::ZERO,
+                next_crash: n.crashes.last().copied().unwrap_or(Time(u64::MAX)),
+                epoch: 0,
+                up: true,
+                honest: n.adversary.is_none(),
+            })
+            .collect();
         let mut workload_rng = seed::rng(scenario.seed, Stream::Workload);
         let feeds = crate::workload::feeds(&scenario.workload, n, &mut workload_rng)?;
         let topology = build::topology(scenario)?;
         let network = build::network(scenario);
+        // Link degradations add latency that can reorder a link, so they keep the book-keeping.
+        let fifo = scenario.network.fifo && (!network.keeps_order() || !scenario.events.is_empty());
         let trace = Trace::new(trace_path).map_err(|e| SimError::Output(format!("trace file: {e}")))?;
         let honest = |i: usize| nodes[i].adversary.is_none();
         let planned: u64 = (0..n).filter(|&i| honest(i)).map(|i| feeds[i].total() as u64).sum();
@@ -153,11 +167,12 @@ impl Simulation {
             now: Time::ZERO,
             queue: Queue::default(),
             nodes,
+            cpus,
             addresses,
             topology,
             network,
             links: Links::default(),
-            fifo: scenario.network.fifo.then(FxHashMap::default),
+            fifo: fifo.then(FxHashMap::default),
             net_rng: seed::rng(scenario.seed, Stream::Network),
             workload_rng,
             cpu: scenario.cpu.model(),
@@ -198,7 +213,7 @@ impl Simulation {
     }
 
     fn honest(&self, node: NodeId) -> bool {
-        self.nodes[node].adversary.is_none()
+        self.cpus[node].honest
     }
 
     /// Runs to the stop condition, calling `progress` now and then.
@@ -233,7 +248,7 @@ impl Simulation {
         let trace = std::mem::replace(&mut self.trace, Trace::new(None).map_err(|e| SimError::Output(e.to_string()))?);
         let trace_digest = trace.finish().map_err(|e| SimError::Output(format!("trace file: {e}")))?;
         let honest_up: Vec<&Node<SimCheck>> =
-            self.nodes.iter().filter(|n| n.adversary.is_none() && n.up).map(|n| &n.node).collect();
+            self.nodes.iter().zip(&self.cpus).filter(|(_, c)| c.honest && c.up).map(|(n, _)| &n.node).collect();
         Ok(Report::new(
             &self.scenario,
             &self.genesis,
@@ -259,8 +274,9 @@ impl Simulation {
             Stop::Blocks { count } => self
                 .nodes
                 .iter()
-                .find(|n| n.adversary.is_none() && n.up)
-                .is_some_and(|n| n.node.chain().height() >= count),
+                .zip(&self.cpus)
+                .find(|(_, c)| c.honest && c.up)
+                .is_some_and(|(n, _)| n.node.chain().height() >= count),
         }
     }
 
@@ -281,20 +297,18 @@ impl Simulation {
     /// An input reaches node `id`: it runs when the node's CPU is free, unless the node is down
     /// or will have crashed by then (crash times are known in advance, so this is exact).
     fn arrive(&mut self, id: NodeId, epoch: u32, input: Input, bytes: u32) {
-        let n = &self.nodes[id];
-        let start = self.now.max(n.busy_until);
-        let doomed = n.crashes.last().is_some_and(|c| start >= *c);
-        if !n.up || n.epoch != epoch || doomed {
+        let cpu = self.cpus[id];
+        let start = self.now.max(cpu.busy_until);
+        if !cpu.up || cpu.epoch != epoch || start >= cpu.next_crash {
             if matches!(input, Input::Peer { .. }) {
                 self.metrics.messages_lost += 1;
             }
             return;
         }
         self.trace.record_input(self.now, id, &input);
-        let n = &mut self.nodes[id];
-        let step = n.node.handle(start, input);
+        let step = self.nodes[id].node.handle(start, input);
         let done = start + self.cpu.cost(&step.work, bytes as usize);
-        n.busy_until = done;
+        self.cpus[id].busy_until = done;
         if self.honest(id) && step.outputs.iter().any(|o| matches!(o, Output::Reverted(_))) {
             self.metrics.reorgs += 1;
         }
@@ -333,7 +347,7 @@ impl Simulation {
                 }
             }
             Output::SetTimer { timer, at: fire } => {
-                let epoch = self.nodes[id].epoch;
+                let epoch = self.cpus[id].epoch;
                 self.push(fire.max(at), Event::Input { node: id, epoch, input: Input::Timer(timer), bytes: 0 });
             }
             Output::Committed(block) => {
@@ -382,7 +396,7 @@ impl Simulation {
     }
 
     fn transmit(&mut self, from: NodeId, to: NodeId, message: PeerMessage, size: usize, at: Time) {
-        self.metrics.sent(message.kind(), size);
+        self.metrics.sent(&message, size);
         if from == to || !self.links.allowed(from, to) {
             self.metrics.messages_lost += 1;
             return;
@@ -403,7 +417,7 @@ impl Simulation {
             arrival = arrival.max(*last);
             *last = arrival;
         }
-        let epoch = self.nodes[to].epoch;
+        let epoch = self.cpus[to].epoch;
         let input = Input::Peer { from: self.addresses[from], message };
         self.push(arrival, Event::Input { node: to, epoch, input, bytes: size as u32 });
     }
@@ -412,8 +426,8 @@ impl Simulation {
         let Some(request) = self.feeds[id].next(id, &self.addresses, &mut self.workload_rng) else {
             return;
         };
-        if self.nodes[id].up {
-            let epoch = self.nodes[id].epoch;
+        if self.cpus[id].up {
+            let epoch = self.cpus[id].epoch;
             self.arrive(id, epoch, Input::Submit(request), 0);
         } else {
             self.trace.record(self.now, id, "submit-lost", &[]);
@@ -422,7 +436,7 @@ impl Simulation {
                 self.remaining -= 1;
             }
         }
-        if !self.feeds[id].closed_loop() || !self.nodes[id].up {
+        if !self.feeds[id].closed_loop() || !self.cpus[id].up {
             let gap = self.feeds[id].gap(&mut self.workload_rng);
             self.push(self.now + gap, Event::Submit { node: id });
         }
@@ -431,9 +445,12 @@ impl Simulation {
     fn crash(&mut self, id: NodeId) {
         self.trace.record(self.now, id, "crash", &[]);
         let n = &mut self.nodes[id];
-        n.up = false;
-        n.epoch += 1;
         n.crashes.pop();
+        let next_crash = n.crashes.last().copied().unwrap_or(Time(u64::MAX));
+        let cpu = &mut self.cpus[id];
+        cpu.up = false;
+        cpu.epoch += 1;
+        cpu.next_crash = next_crash;
         let lost = self.metrics.lose_pending(id);
         if self.honest(id) {
             self.remaining -= lost;
@@ -445,11 +462,11 @@ impl Simulation {
 
     fn restart(&mut self, id: NodeId) {
         self.trace.record(self.now, id, "restart", &[]);
-        let n = &mut self.nodes[id];
-        n.node.restart();
-        n.up = true;
-        n.busy_until = self.now;
-        let epoch = n.epoch;
+        self.nodes[id].node.restart();
+        let cpu = &mut self.cpus[id];
+        cpu.up = true;
+        cpu.busy_until = self.now;
+        let epoch = cpu.epoch;
         for k in 0..self.topology.neighbours(id).len() {
             let peer = self.addresses[self.topology.neighbours(id)[k]];
             self.push(self.now, Event::Input { node: id, epoch, input: Input::PeerConnected(peer), bytes: 0 });
@@ -469,7 +486,7 @@ impl Simulation {
                 // Like TCP connections coming back: both ends learn the peer is reachable again.
                 for (a, b) in self.links.heal(n) {
                     if self.topology.neighbours(a).contains(&b) {
-                        let epoch = self.nodes[a].epoch;
+                        let epoch = self.cpus[a].epoch;
                         let input = Input::PeerConnected(self.addresses[b]);
                         self.push(self.now, Event::Input { node: a, epoch, input, bytes: 0 });
                     }

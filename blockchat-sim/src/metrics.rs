@@ -5,10 +5,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use blockchat_core::error::{BlockError, TxError};
-use blockchat_core::{Block, BlockHash, Time, TxId};
+use blockchat_core::{Block, BlockHash, PeerMessage, Time, TxId};
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::network::NodeId;
+
+/// Names of message kinds, in the order of [`Collector::messages`].
+pub const MESSAGE_KINDS: [&str; 5] = ["transaction", "transactions", "block", "blocks", "get_blocks"];
 
 /// Tallies gathered while the simulation runs.
 #[derive(Debug, Default)]
@@ -29,8 +32,8 @@ pub struct Collector {
     pub peer_rejected: BTreeMap<&'static str, u64>,
     /// Rejected blocks, by reason.
     pub blocks_rejected: BTreeMap<&'static str, u64>,
-    /// Messages sent and their bytes, by kind.
-    pub messages: BTreeMap<&'static str, (u64, u64)>,
+    /// Messages sent and their bytes, by kind (indexed like [`MESSAGE_KINDS`]).
+    pub messages: [(u64, u64); 5],
     /// Messages lost (partition, loss, down receiver).
     pub messages_lost: u64,
     /// Reorganisations at honest nodes.
@@ -105,11 +108,22 @@ impl Collector {
         lost
     }
 
-    /// A message of `bytes` and kind `kind` was sent.
-    pub fn sent(&mut self, kind: &'static str, bytes: usize) {
-        let e = self.messages.entry(kind).or_default();
-        e.0 += 1;
-        e.1 += bytes as u64;
+    /// A message of `bytes` was sent.
+    pub fn sent(&mut self, message: &PeerMessage, bytes: usize) {
+        let i = match message {
+            PeerMessage::Transaction(_) => 0,
+            PeerMessage::Transactions(_) => 1,
+            PeerMessage::Block(_) => 2,
+            PeerMessage::Blocks(_) => 3,
+            PeerMessage::GetBlocks { .. } => 4,
+        };
+        self.messages[i].0 += 1;
+        self.messages[i].1 += bytes as u64;
+    }
+
+    /// Messages and bytes by kind name, for reports.
+    pub fn messages_by_kind(&self) -> BTreeMap<&'static str, (u64, u64)> {
+        MESSAGE_KINDS.iter().zip(self.messages).filter(|(_, m)| m.0 > 0).map(|(k, m)| (*k, m)).collect()
     }
 
     /// Submissions made (accepted or refused at once).
@@ -153,8 +167,8 @@ impl Collector {
             blocks: chain.len() as u64 - 1,
             forks,
             reorgs: self.reorgs,
-            messages: self.messages.values().map(|m| m.0).sum(),
-            bytes: self.messages.values().map(|m| m.1).sum(),
+            messages: self.messages.iter().map(|m| m.0).sum(),
+            bytes: self.messages.iter().map(|m| m.1).sum(),
             messages_lost: self.messages_lost,
             virtual_time: Duration::from_nanos(end.as_nanos()),
         }

@@ -121,7 +121,7 @@ impl Report {
             rejected: metrics.rejected.clone(),
             peer_rejected: metrics.peer_rejected.clone(),
             blocks_rejected: metrics.blocks_rejected.clone(),
-            messages: metrics.messages.clone(),
+            messages: metrics.messages_by_kind(),
             chain_digest: tip,
             trace_digest,
             events,

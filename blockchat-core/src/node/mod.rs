@@ -143,7 +143,7 @@ impl<C: SignatureCheck> Node<C> {
         match input {
             Input::Submit(request) => self.on_submit(now, request, &mut step),
             Input::Peer { from, message } => match message {
-                PeerMessage::Transaction(tx) => self.on_transactions(now, vec![tx], from, &mut step),
+                PeerMessage::Transaction(tx) => self.on_transaction(now, tx, from, &mut step),
                 PeerMessage::Transactions(txs) => self.on_transactions(now, txs, from, &mut step),
                 PeerMessage::Block(block) => self.on_block(now, block, from, &mut step),
                 PeerMessage::GetBlocks { from: height } => {
@@ -222,31 +222,48 @@ impl<C: SignatureCheck> Node<C> {
         }
     }
 
+    /// Admits one transaction from a peer: the common case, kept free of allocations. In a
+    /// gossiping network it is most often a duplicate, answered first.
+    fn on_transaction(&mut self, now: Time, tx: Arc<Transaction>, from: Address, step: &mut Step) {
+        if self.mempool.knows(&tx) {
+            return;
+        }
+        let Some(tx) = self.precheck_from_peer(tx, from, step) else { return };
+        step.work.verified += 1;
+        let valid = self.check.verify(tx.signed_item());
+        self.admit_from_peer(now, tx, valid, from, step);
+    }
+
     /// Admits transactions from a peer: cheap checks first, then one batch verification of what
     /// passed (a single verification when only one did).
     fn on_transactions(&mut self, now: Time, txs: Vec<Arc<Transaction>>, from: Address, step: &mut Step) {
         let mut fresh: Vec<Arc<Transaction>> = Vec::with_capacity(txs.len());
         let mut ids = BTreeSet::new();
-        let batch = txs.len() > 1;
         for tx in txs {
             if let Some(tx) = self.precheck_from_peer(tx, from, step) {
-                if !batch || ids.insert(tx.id()) {
+                if ids.insert(tx.id()) {
                     fresh.push(tx);
                 }
             }
         }
         let verdicts = self.verify_all(&fresh, &mut step.work);
         for (tx, valid) in fresh.into_iter().zip(verdicts) {
-            match self.mempool.admit_prechecked(tx.clone(), now, self.chain.ledger(), |_| valid) {
-                Ok(Admitted::Pending | Admitted::Held) => {
-                    if self.config.relay {
-                        let message = PeerMessage::Transaction(tx);
-                        step.outputs.push(Output::Broadcast { message, except: Some(from) });
-                    }
+            self.admit_from_peer(now, tx, valid, from, step);
+        }
+    }
+
+    /// Takes a prechecked peer transaction whose signature verdict is `valid`, relaying it when
+    /// this node relays.
+    fn admit_from_peer(&mut self, now: Time, tx: Arc<Transaction>, valid: bool, from: Address, step: &mut Step) {
+        match self.mempool.admit_prechecked(tx.clone(), now, self.chain.ledger(), |_| valid) {
+            Ok(Admitted::Pending | Admitted::Held) => {
+                if self.config.relay {
+                    let message = PeerMessage::Transaction(tx);
+                    step.outputs.push(Output::Broadcast { message, except: Some(from) });
                 }
-                Err(TxError::AlreadyPending { .. }) => {}
-                Err(error) => step.outputs.push(Output::TxRejected { id: tx.id(), origin: Origin::Peer(from), error }),
             }
+            Err(TxError::AlreadyPending { .. }) => {}
+            Err(error) => step.outputs.push(Output::TxRejected { id: tx.id(), origin: Origin::Peer(from), error }),
         }
     }
 

@@ -20,11 +20,21 @@ pub type NodeId = usize;
 pub trait NetworkModel {
     /// When a message of `size` bytes sent by `from` to `to` at `now` arrives, or `None` if lost.
     fn delivery(&mut self, from: NodeId, to: NodeId, size: usize, now: Time, rng: &mut ChaCha8Rng) -> Option<Time>;
+
+    /// Whether messages on one link can never overtake each other (so FIFO needs no
+    /// book-keeping): true for latencies that do not vary.
+    fn keeps_order(&self) -> bool {
+        false
+    }
 }
 
 impl<M: NetworkModel + ?Sized> NetworkModel for Box<M> {
     fn delivery(&mut self, from: NodeId, to: NodeId, size: usize, now: Time, rng: &mut ChaCha8Rng) -> Option<Time> {
         (**self).delivery(from, to, size, now, rng)
+    }
+
+    fn keeps_order(&self) -> bool {
+        (**self).keeps_order()
     }
 }
 

@@ -16,6 +16,10 @@ impl NetworkModel for Ideal {
     fn delivery(&mut self, _: NodeId, _: NodeId, _: usize, now: Time, _: &mut ChaCha8Rng) -> Option<Time> {
         Some(now)
     }
+
+    fn keeps_order(&self) -> bool {
+        true
+    }
 }
 
 /// The same latency for every message.
@@ -28,6 +32,10 @@ pub struct Constant {
 impl NetworkModel for Constant {
     fn delivery(&mut self, _: NodeId, _: NodeId, _: usize, now: Time, _: &mut ChaCha8Rng) -> Option<Time> {
         Some(now + self.latency)
+    }
+
+    fn keeps_order(&self) -> bool {
+        true
     }
 }
 
