@@ -203,3 +203,37 @@ fn without_partial_blocks_a_light_load_waits() {
     assert_eq!(net.nodes[0].chain().height(), 0);
     assert_eq!(net.nodes[1].mempool().len(), 1);
 }
+
+#[test]
+fn a_node_forked_below_its_tip_catches_up_after_reconnecting() {
+    // Found by the simulator's fault suite. Node 3, cut off, is handed main blocks 2 and 3 (so
+    // it holds them, waiting for block 1), then mints its own block 1 in a late round. When the
+    // cut heals, its retries ask for blocks from its height + 1; the answer (2, 3) is all held
+    // already and does not connect. It used to ask the same again for ever and stay forked; it
+    // must ask from lower down.
+    let mut config = NodeConfig::new(1);
+    config.params.round_timeout = Duration::from_millis(100);
+    let mut net = Net::new(4, config, 10 * BCC);
+    for other in 0..3 {
+        net.cut.insert((other, 3));
+        net.cut.insert((3, other));
+    }
+    for k in 0..3u64 {
+        net.submit(Time::from_millis(10 * k), (k % 3) as usize, coins(net.address(((k + 1) % 3) as usize), 1));
+    }
+    net.run_until(Time::from_millis(400));
+    assert_eq!(net.nodes[0].chain().height(), 3);
+    let main: Vec<Arc<Block>> = net.nodes[0].chain().blocks().to_vec();
+    for b in &main[2..] {
+        net.inject(Time::from_millis(500), 0, 3, PeerMessage::Block(b.clone()));
+    }
+    net.submit(Time::from_millis(1_000), 3, coins(net.address(0), 1));
+    net.run_until(Time::from_millis(3_000));
+    assert_eq!(net.nodes[3].chain().height(), 1, "node 3 minted its own block 1");
+    assert_ne!(net.nodes[3].chain().blocks()[1].hash(), main[1].hash());
+    assert_eq!(net.nodes[3].orphans(), 2);
+    net.cut.clear();
+    net.run_until(Time::from_millis(10_000));
+    net.assert_agreement(0..4);
+    assert_eq!(net.nodes[3].orphans(), 0);
+}

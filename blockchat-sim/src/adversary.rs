@@ -85,8 +85,8 @@ impl Adversary {
                     }
                 }
                 (Behaviour::Equivocate, Output::Broadcast { message: PeerMessage::Block(b), .. }) if own_block(&b) => {
-                    let mut txs = b.transactions().to_vec();
-                    txs.reverse();
+                    // Both versions valid: same transactions, another timestamp, another hash.
+                    let txs = b.transactions().to_vec();
                     let timestamp = b.timestamp() + Duration::from_nanos(1);
                     let other = Arc::new(Block::new_signed(
                         &self.wallet,

@@ -5,6 +5,22 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+/// Prints a line to stdout; a closed pipe (`| head`) ends the output quietly, never a panic.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
+/// [`say!`] without the newline.
+macro_rules! say_raw {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
 use blockchat_sim::cpu::CostModel;
 use blockchat_sim::scenario::{Cpu, Latency, Network, Scenario, Stakes, Stop, Think, Topology, Workload};
 use blockchat_sim::seed::{self, Stream};
@@ -139,13 +155,13 @@ pub fn execute(cli: Cli) -> Result<(), SimError> {
                 return Err(invalid("gen-inputs needs at least 2 nodes"));
             }
             workload::course::write_dir(&out, nodes, lines, &mut seed::rng(s, Stream::Workload))?;
-            println!("wrote {nodes} files of {lines} lines to {}", out.display());
+            say!("wrote {nodes} files of {lines} lines to {}", out.display());
             Ok(())
         }
         Command::Calibrate => {
             let m = CostModel::calibrate();
-            println!("# measured on this machine; paste into a scenario\n[cpu]\nmodel = \"custom\"");
-            print!("{}", toml::to_string(&m).map_err(|e| SimError::Output(e.to_string()))?);
+            say!("# measured on this machine; paste into a scenario\n[cpu]\nmodel = \"custom\"");
+            say_raw!("{}", toml::to_string(&m).map_err(|e| SimError::Output(e.to_string()))?);
             Ok(())
         }
         Command::Bench { only } => crate::cli::bench(only.as_deref()),
@@ -303,9 +319,9 @@ fn run(a: RunArgs) -> Result<(), SimError> {
     let s = scenario_of(&a)?;
     let report = run_once(&s, a.trace.as_deref())?;
     if a.quiet {
-        println!("fingerprint {}", report.fingerprint());
+        say!("fingerprint {}", report.fingerprint());
     } else {
-        print!("{}", report.text());
+        say_raw!("{}", report.text());
     }
     if a.check_determinism {
         let again = run_once(&s, None)?;
@@ -317,7 +333,7 @@ fn run(a: RunArgs) -> Result<(), SimError> {
                 s.seed
             )));
         }
-        println!("determinism check: two runs gave fingerprint {} and identical CSV rows", report.fingerprint());
+        say!("determinism check: two runs gave fingerprint {} and identical CSV rows", report.fingerprint());
     }
     if let Some(p) = &a.csv {
         append_csv(p, &Report::CSV_COLUMNS, &[report.csv_row()])?;
@@ -373,15 +389,20 @@ fn bench(only: Option<&str>) -> Result<(), SimError> {
         synthetic("mesh-100x100000", 100, 100_000, 20.0, Topology::FullMesh, 100),
         synthetic("overlay-1000x10000", 1_000, 10_000, 0.2, Topology::Regular { k: 8 }, 100),
     ];
-    println!(
+    say!(
         "{:<22} {:>10} {:>12} {:>14} {:>12} {:>10}",
-        "scenario", "wall s", "events", "events/s", "deliveries/s", "committed"
+        "scenario",
+        "wall s",
+        "events",
+        "events/s",
+        "deliveries/s",
+        "committed"
     );
     for s in cases.iter().filter(|s| only.is_none_or(|o| s.name.contains(o))) {
         let report = blockchat_sim::run(s)?;
         let wall = report.wall.as_secs_f64();
         let deliveries = report.summary.messages - report.summary.messages_lost;
-        println!(
+        say!(
             "{:<22} {:>10.3} {:>12} {:>14.0} {:>12.0} {:>10}",
             s.name,
             wall,

@@ -223,23 +223,7 @@ impl Simulation {
             Stop::Time { seconds } => secs(seconds.min(self.scenario.max_seconds)),
             _ => secs(self.scenario.max_seconds),
         };
-        while let Some(at) = self.queue.peek_time() {
-            if at > limit || self.deadline.is_some_and(|d| at > d) {
-                break;
-            }
-            let Some((at, event)) = self.queue.pop() else { break };
-            self.now = at;
-            self.events += 1;
-            self.step(event);
-            if self.deadline.is_none() && self.stop_reached() {
-                // Time for blocks in flight and one quiet-tip rebroadcast to land everywhere.
-                let drain = 2 * Duration::from_millis(self.scenario.round_timeout_ms) + Duration::from_secs(1);
-                self.deadline = Some(self.now + drain);
-            }
-            if self.events % 65_536 == 0 {
-                progress(self.progress());
-            }
-        }
+        self.advance(limit, progress);
         progress(self.progress());
         let (computed, reused) = self.verdicts.as_ref().map_or((0, 0), |v| {
             let v = v.borrow();
@@ -261,6 +245,37 @@ impl Simulation {
             started.elapsed(),
             (computed, reused),
         ))
+    }
+
+    /// Runs events up to virtual time `limit` or the stop condition's end, whichever is first.
+    pub fn advance(&mut self, limit: Time, progress: &mut dyn FnMut(Progress)) {
+        while let Some(at) = self.queue.peek_time() {
+            if at > limit || self.deadline.is_some_and(|d| at > d) {
+                break;
+            }
+            let Some((at, event)) = self.queue.pop() else { break };
+            self.now = at;
+            self.events += 1;
+            self.step(event);
+            if self.deadline.is_none() && self.stop_reached() {
+                // Time for blocks in flight and one quiet-tip rebroadcast to land everywhere.
+                let drain = 2 * Duration::from_millis(self.scenario.round_timeout_ms) + Duration::from_secs(1);
+                self.deadline = Some(self.now + drain);
+            }
+            if self.events % 65_536 == 0 {
+                progress(self.progress());
+            }
+        }
+    }
+
+    /// Node `i`, for inspection between `advance` calls.
+    pub fn node(&self, i: NodeId) -> &Node<SimCheck> {
+        &self.nodes[i].node
+    }
+
+    /// The virtual time reached.
+    pub fn now(&self) -> Time {
+        self.now
     }
 
     fn progress(&self) -> Progress {
@@ -351,10 +366,11 @@ impl Simulation {
                 self.push(fire.max(at), Event::Input { node: id, epoch, input: Input::Timer(timer), bytes: 0 });
             }
             Output::Committed(block) => {
-                if self.honest(id) {
-                    let me = self.addresses[id];
-                    let before = self.metrics.resolved;
-                    self.metrics.committed(id, &block, at, |t| t.sender() == me);
+                let me = self.addresses[id];
+                let before = self.metrics.resolved;
+                let honest = self.honest(id);
+                self.metrics.committed(id, &block, at, honest, |t| t.sender() == me);
+                if honest {
                     self.remaining -= self.metrics.resolved - before;
                 }
                 if let Some(awaited) = self.nodes[id].awaiting {

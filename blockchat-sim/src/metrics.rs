@@ -80,15 +80,19 @@ impl Collector {
         *self.blocks_rejected.entry(error.name()).or_default() += 1;
     }
 
-    /// Honest node `node` committed `block` at `now`; `own` tells which transactions it sent.
+    /// Node `node` committed `block` at `now`; `own` tells which transactions it sent. Only
+    /// honest nodes' blocks count towards forks.
     pub fn committed(
         &mut self,
         node: NodeId,
         block: &Arc<Block>,
         now: Time,
+        honest: bool,
         own: impl Fn(&blockchat_core::Transaction) -> bool,
     ) {
-        self.seen_blocks.insert(block.hash());
+        if honest {
+            self.seen_blocks.insert(block.hash());
+        }
         for tx in block.transactions() {
             if own(tx) && self.pending.get(&tx.id()) == Some(&node) {
                 self.pending.remove(&tx.id());

@@ -252,3 +252,34 @@ fn a_sparse_overlay_relays_to_everyone() {
     assert_healthy(&r);
     assert_eq!(r.summary.committed + r.summary.rejected + r.summary.pending, r.summary.submitted);
 }
+
+/// The fault suite's harshest point: an equivocator and a double spender on one side of a
+/// partition, two validators crashed on the other, then a heal. (Its first run exposed a
+/// catch-up bug, reproduced exactly in blockchat-core's tests/network.rs.)
+#[test]
+fn combined_faults_during_a_partition_settle_on_one_chain() {
+    let s: Scenario = toml::from_str(
+        r#"
+        name = "faults"
+        seed = 1
+        nodes = 10
+        capacity = 10
+        round_timeout_ms = 500
+        workload = { kind = "synthetic", count = 2000, rate_per_node = 10.0, coin_fraction = 0.7 }
+        events = [
+          { kind = "partition", at_s = 1.0, groups = [[0, 1, 2, 3, 4], [5, 6, 7, 8, 9]] },
+          { kind = "heal", at_s = 4.0 },
+        ]
+        faults = [
+          { kind = "byzantine", node = 1, behaviour = "equivocate" },
+          { kind = "byzantine", node = 2, behaviour = "double_spend" },
+          { kind = "crash", node = 9, at_s = 1.0 },
+          { kind = "crash", node = 8, at_s = 1.0 },
+        ]
+        "#,
+    )
+    .unwrap();
+    let r = run(&s).unwrap();
+    assert_healthy(&r);
+    assert!(r.summary.virtual_time.as_secs() < 120, "the run did not settle: {:?}", r.summary.virtual_time);
+}

@@ -5,6 +5,22 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
+/// Prints a line to stdout; a closed pipe (`| head`) ends the output quietly, never a panic.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
+/// [`say!`] without the newline.
+macro_rules! say_raw {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
 use clap::{Parser, Subcommand};
 use experiments::runner::{RunError, Table};
 use experiments::suite::{SUITES, Suite, SuiteError};
@@ -88,7 +104,7 @@ fn execute(cli: Cli) -> Result<(), Error> {
                     Some(full.file.quick_seeds),
                 )?;
                 let q = if full.file.quick_seeds == 0 { 0 } else { quick.runs.len() };
-                println!("{name:<12} {:>5} runs ({:>3} in quick)  {}", full.runs.len(), q, full.file.title);
+                say!("{name:<12} {:>5} runs ({:>3} in quick)  {}", full.runs.len(), q, full.file.title);
             }
             Ok(())
         }
@@ -99,7 +115,7 @@ fn execute(cli: Cli) -> Result<(), Error> {
             let path = out.join("README.md");
             std::fs::write(&path, readme::render(&done, &machine()))
                 .map_err(|e| Error::Other(format!("{}: {e}", path.display())))?;
-            println!("wrote {}", path.display());
+            say!("wrote {}", path.display());
             Ok(())
         }
         Command::Quick => {
@@ -131,14 +147,14 @@ fn execute(cli: Cli) -> Result<(), Error> {
                 .find(|r| r.id == run_id)
                 .ok_or_else(|| Error::Other(format!("no run '{run_id}' in suite {suite}")))?;
             let report = blockchat_sim::run(&run.scenario).map_err(|e| Error::Other(e.to_string()))?;
-            print!("{}", report.text());
+            say_raw!("{}", report.text());
             let stored = Table::read(&out.join(&suite).join("runs.csv"))?;
             let row = stored.rows.iter().find(|r| r[2] == run_id);
             let fresh = report.csv_row();
             match row {
-                Some(r) if r[4 + s.axes.len()..] == fresh[..] => println!("matches the stored row in {suite}/runs.csv"),
+                Some(r) if r[4 + s.axes.len()..] == fresh[..] => say!("matches the stored row in {suite}/runs.csv"),
                 Some(_) => return Err(Error::Other(format!("DIFFERS from the stored row in {suite}/runs.csv"))),
-                None => println!("(no stored row to compare with)"),
+                None => say!("(no stored row to compare with)"),
             }
             Ok(())
         }
@@ -163,13 +179,18 @@ fn run_suites(suites: &[Suite], out: &Path, redo: bool) -> Result<Vec<(Suite, Ta
         let started = Instant::now();
         bar.set_message(suite.name.clone());
         let summary = produce(suite, out, redo, &|| bar.inc(1))?;
-        bar.println(format!(
+        let line = format!(
             "{:<12} {:>5} runs in {:>6.1} s -> {}",
             suite.name,
             suite.runs.len(),
             started.elapsed().as_secs_f64(),
             out.join(&suite.name).display()
-        ));
+        );
+        if bar.is_hidden() {
+            say!("{line}");
+        } else {
+            bar.println(line);
+        }
         done.push((suite.clone(), summary));
     }
     bar.finish_and_clear();

@@ -131,7 +131,8 @@ pub struct Run {
     pub labels: Vec<String>,
     /// The scenario to simulate.
     pub scenario: Scenario,
-    /// SHA-256 of the scenario's JSON (short hex): a changed scenario is run again.
+    /// SHA-256 of the scenario's JSON and of the protocol and simulator sources (short hex): a
+    /// changed scenario, or changed code, is run again.
     pub hash: String,
 }
 
@@ -228,7 +229,10 @@ impl Suite {
                     Value::Table(table).try_into().map_err(|e: toml::de::Error| bad(e.to_string()))?;
                 scenario.validate().map_err(|e| bad(e.to_string()))?;
                 let json = serde_json::to_string(&scenario).map_err(|e| bad(e.to_string()))?;
-                let hash = hex::encode(&Sha256::digest(json.as_bytes())[..8]);
+                let mut h = Sha256::new();
+                h.update(json.as_bytes());
+                h.update(env!("SIM_SOURCE_HASH").as_bytes());
+                let hash = hex::encode(&h.finalize()[..8]);
                 let id = if key.is_empty() { format!("seed={seed}") } else { format!("{key},seed={seed}") };
                 runs.push(Run { id, point: key.clone(), labels: labels.clone(), scenario, hash });
             }

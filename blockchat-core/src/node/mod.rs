@@ -165,12 +165,17 @@ impl<C: SignatureCheck> Node<C> {
                     if moved && last == Some(self.chain.tip().hash()) {
                         self.sync.want(from, self.chain.height() + 1);
                     }
-                    // An answer from the bottom of the reorganisation window that still starts on
-                    // an unknown parent: the fork lies beyond reach, so stop asking for it.
-                    let floor = (self.chain.height() + 1).saturating_sub(self.config.params.max_reorg_depth).max(1);
+                    // An answer that starts on an unknown parent forks below what was asked: ask
+                    // again from the bottom of the reorganisation window, or, if that is where it
+                    // started, give up: the fork lies beyond reach.
+                    let floor = self.reorg_floor();
                     if let Some((index, parent)) = first {
-                        if !moved && index <= floor && !self.chain.contains(&parent) {
-                            self.sync.give_up();
+                        if !moved && !self.chain.contains(&parent) {
+                            if index <= floor {
+                                self.sync.give_up();
+                            } else {
+                                self.sync.want(from, floor);
+                            }
                         }
                     }
                 }
@@ -185,6 +190,11 @@ impl<C: SignatureCheck> Node<C> {
             step.outputs.push(Output::SetTimer { timer, at: now + self.config.params.round_timeout });
         }
         step
+    }
+
+    /// The lowest height a reorganisation could replace (at least 1).
+    fn reorg_floor(&self) -> u64 {
+        (self.chain.height() + 1).saturating_sub(self.config.params.max_reorg_depth).max(1)
     }
 
     /// The lottery's validator for the next block in `round`, drawn once per tip and round.
@@ -356,8 +366,8 @@ impl<C: SignatureCheck> Node<C> {
     fn hold_orphan(&mut self, block: Arc<Block>, from: Address, work: &mut Work) -> Result<(), BlockError> {
         let tip = self.chain.height();
         let window = self.config.params.max_reorg_depth;
-        let floor = (tip + 1).saturating_sub(window);
-        if block.index() < floor.max(1) {
+        let floor = self.reorg_floor();
+        if block.index() < floor {
             return Err(BlockError::ReorgTooDeep { depth: tip + 1 - block.index(), max: window });
         }
         self.chain.check_size(&block)?;
@@ -369,7 +379,7 @@ impl<C: SignatureCheck> Node<C> {
         self.sync.hold(block, from, floor);
         // Behind: fetch what follows our tip. Forked below it: fetch from before the fork, but
         // never below what a reorganisation could undo.
-        let from_height = if index > tip + 1 { tip + 1 } else { index.saturating_sub(window).max(floor).max(1) };
+        let from_height = if index > tip + 1 { tip + 1 } else { index.saturating_sub(window).max(floor) };
         self.sync.want(from, from_height);
         Ok(())
     }
@@ -446,7 +456,7 @@ impl<C: SignatureCheck> Node<C> {
                 }
             }
             Timer::BlockInterval { generation } if generation == current => self.interval_timer = false,
-            Timer::Sync { .. } => self.sync.retry(self.chain.height() + 1),
+            Timer::Sync { .. } => self.sync.retry(self.reorg_floor()),
             _ => {}
         }
     }

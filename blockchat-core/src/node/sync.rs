@@ -24,11 +24,21 @@ pub(super) struct CatchUp {
     sent: BTreeMap<Address, (u64, Time)>,
     // Who sent the latest orphan, for retries.
     source: Option<Address>,
+    // Whether a retry timer is pending.
+    retry_armed: bool,
 }
 
 impl CatchUp {
     pub(super) fn new(limit: usize) -> CatchUp {
-        CatchUp { limit, orphans: BTreeMap::new(), count: 0, wanted: None, sent: BTreeMap::new(), source: None }
+        CatchUp {
+            limit,
+            orphans: BTreeMap::new(),
+            count: 0,
+            wanted: None,
+            sent: BTreeMap::new(),
+            source: None,
+            retry_armed: false,
+        }
     }
 
     pub(super) fn orphans(&self) -> usize {
@@ -93,24 +103,29 @@ impl CatchUp {
         }
     }
 
-    /// After a retry timer: ask the last orphan's sender again if blocks are still missing.
-    pub(super) fn retry(&mut self, next: u64) {
+    /// After a retry timer: if blocks are still held, ask the last orphan's sender again, from
+    /// `from` (the bottom of the reorganisation window: whatever is missing lies above it).
+    pub(super) fn retry(&mut self, from: u64) {
+        self.retry_armed = false;
         if let (true, Some(peer)) = (self.count > 0, self.source) {
             self.sent.remove(&peer);
-            self.want(peer, next);
+            self.want(peer, from);
         }
     }
 
     /// Sends the wanted request unless the same one went to that peer within `throttle`.
-    /// Returns whether a retry timer should be set (blocks are still held).
+    /// Returns whether to set a retry timer: blocks are held and none is pending.
     pub(super) fn flush(&mut self, now: Time, throttle: Duration, outputs: &mut Vec<Output>) -> bool {
         if let Some((peer, from)) = self.wanted.take() {
             let recent = self.sent.get(&peer).is_some_and(|(h, at)| *h == from && now < *at + throttle);
             if !recent {
                 self.sent.insert(peer, (from, now));
                 outputs.push(Output::Send { to: peer, message: PeerMessage::GetBlocks { from } });
-                return self.count > 0;
             }
+        }
+        if self.count > 0 && !self.retry_armed {
+            self.retry_armed = true;
+            return true;
         }
         false
     }
