@@ -61,6 +61,21 @@ impl CostModel {
         per_input_ns: 0,
     };
 
+    /// Every cost times `num / den`, rounded up (nodes sharing fewer cores than they are).
+    pub fn scaled(self, num: u64, den: u64) -> CostModel {
+        let f = |x: u64| (x * num).div_ceil(den.max(1));
+        CostModel {
+            sign_ns: f(self.sign_ns),
+            verify_ns: f(self.verify_ns),
+            batch_verify_ns: f(self.batch_verify_ns),
+            batch_base_ns: f(self.batch_base_ns),
+            apply_ns: f(self.apply_ns),
+            hash_per_kib_ns: f(self.hash_per_kib_ns),
+            receive_per_kib_ns: f(self.receive_per_kib_ns),
+            per_input_ns: f(self.per_input_ns),
+        }
+    }
+
     /// Virtual time to handle one input of `received_bytes` that performed `work`.
     pub fn cost(&self, work: &Work, received_bytes: usize) -> Duration {
         let ns = self.per_input_ns

@@ -98,6 +98,9 @@ pub struct Simulation {
     remaining: u64,
     planned: u64,
     deadline: Option<Time>,
+    // When the stop condition was met, and when an honest node last committed a block.
+    stopped_at: Option<Time>,
+    last_commit: Time,
     events: u64,
 }
 
@@ -175,7 +178,10 @@ impl Simulation {
             fifo: fifo.then(FxHashMap::default),
             net_rng: seed::rng(scenario.seed, Stream::Network),
             workload_rng,
-            cpu: scenario.cpu.model(),
+            cpu: match scenario.shared_cores {
+                Some(cores) if cores < n => scenario.cpu.model().scaled(n as u64, cores as u64),
+                _ => scenario.cpu.model(),
+            },
             feeds,
             verdicts,
             metrics: Collector::default(),
@@ -184,6 +190,8 @@ impl Simulation {
             remaining: planned,
             planned,
             deadline: None,
+            stopped_at: None,
+            last_commit: Time::ZERO,
             events: 0,
         };
         for i in 0..n {
@@ -257,10 +265,16 @@ impl Simulation {
             self.now = at;
             self.events += 1;
             self.step(event);
-            if self.deadline.is_none() && self.stop_reached() {
-                // Time for blocks in flight and one quiet-tip rebroadcast to land everywhere.
-                let drain = 2 * Duration::from_millis(self.scenario.round_timeout_ms) + Duration::from_secs(1);
-                self.deadline = Some(self.now + drain);
+            // After the stop condition, run until the chain has been quiet long enough for blocks
+            // in flight and a quiet-tip rebroadcast to land everywhere (at most a minute more).
+            let drain = 2 * Duration::from_millis(self.scenario.round_timeout_ms) + Duration::from_secs(1);
+            if self.stopped_at.is_none() && self.stop_reached() {
+                self.stopped_at = Some(self.now);
+            }
+            if let Some(stopped) = self.stopped_at {
+                let quiet = self.now.max(self.last_commit) + drain;
+                let at_most = stopped + Duration::from_secs(60);
+                self.deadline = Some(self.deadline.map_or(quiet, |d| d.max(self.last_commit + drain)).min(at_most));
             }
             if self.events % 65_536 == 0 {
                 progress(self.progress());
@@ -372,6 +386,7 @@ impl Simulation {
                 self.metrics.committed(id, &block, at, honest, |t| t.sender() == me);
                 if honest {
                     self.remaining -= self.metrics.resolved - before;
+                    self.last_commit = self.last_commit.max(at);
                 }
                 if let Some(awaited) = self.nodes[id].awaiting {
                     if block.transactions().iter().any(|t| t.id() == awaited) {

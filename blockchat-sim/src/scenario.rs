@@ -382,6 +382,9 @@ pub struct Scenario {
     pub events: Vec<NetEvent>,
     /// Virtual seconds after which a run stops whatever else is set.
     pub max_seconds: f64,
+    /// All nodes share one host with this many cores (a local cluster): each step then costs
+    /// nodes ÷ cores times more, a node's share of a core when all are busy. Absent: a core each.
+    pub shared_cores: Option<usize>,
 }
 
 impl Default for Scenario {
@@ -406,6 +409,7 @@ impl Default for Scenario {
             faults: Vec::new(),
             events: Vec::new(),
             max_seconds: 3_600.0,
+            shared_cores: None,
         }
     }
 }
@@ -457,6 +461,9 @@ impl Scenario {
         }
         if self.capacity == 0 {
             return bad("capacity must be at least 1".into());
+        }
+        if self.shared_cores == Some(0) {
+            return bad("shared_cores must be at least 1".into());
         }
         if self.round_timeout_ms == 0 {
             return bad("round_timeout_ms must be positive".into());

@@ -63,6 +63,16 @@ enum Command {
     },
     /// The suites and their sizes.
     List,
+    /// Predict every configuration measured on real clusters (results/real/*.csv) and write
+    /// the comparison to results/real/comparison.csv.
+    CompareReal {
+        /// Cores of the host the real clusters ran on.
+        #[arg(long, default_value_t = 2)]
+        cores: usize,
+        /// The course's input files, used where the real runs used them.
+        #[arg(long, default_value = "../shared/data/blockchat-inputs")]
+        inputs: PathBuf,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -136,6 +146,14 @@ fn execute(cli: Cli) -> Result<(), Error> {
             let out = cli.out.unwrap_or(results);
             let s = Suite::named(&suite, None)?;
             run_suites(&[s], &out, cli.redo)?;
+            Ok(())
+        }
+        Command::CompareReal { cores, inputs } => {
+            let real = cli.out.unwrap_or(results).join("real");
+            let rows = experiments::compare::compare(&real, &inputs, cores)?;
+            experiments::compare::table(&rows).write(&real.join("comparison.csv"))?;
+            say!("{}", experiments::compare::markdown(&rows));
+            say!("wrote {}", real.join("comparison.csv").display());
             Ok(())
         }
         Command::Rerun { suite, run_id } => {

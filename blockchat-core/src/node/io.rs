@@ -180,7 +180,7 @@ pub enum Output {
     },
 }
 
-/// The result of one [`Node::handle`] call.
+/// The result of one [`Node::handle`](crate::Node::handle) call.
 #[derive(Debug, Default)]
 #[must_use]
 pub struct Step {
