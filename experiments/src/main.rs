@@ -123,8 +123,10 @@ fn execute(cli: Cli) -> Result<(), Error> {
             let suites: Vec<Suite> = SUITES.iter().map(|(n, _)| Suite::named(n, None)).collect::<Result<_, _>>()?;
             let done = run_suites(&suites, &out, cli.redo)?;
             let path = out.join("README.md");
-            std::fs::write(&path, readme::render(&done, &machine()))
-                .map_err(|e| Error::Other(format!("{}: {e}", path.display())))?;
+            let comparison_path = out.join("real/comparison.csv");
+            let comparison = if comparison_path.exists() { Some(Table::read(&comparison_path)?) } else { None };
+            let text = readme::render_with(&done, &machine(), comparison.as_ref());
+            std::fs::write(&path, text).map_err(|e| Error::Other(format!("{}: {e}", path.display())))?;
             say!("wrote {}", path.display());
             Ok(())
         }
