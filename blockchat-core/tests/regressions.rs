@@ -308,78 +308,41 @@ fn same_id_with_a_forged_signature_is_not_skipped() {
 // 6. A node cut off while it holds transactions mints alone (rounds eventually draw it), and
 //    once its private branch is deeper than max_reorg_depth it can never rejoin.
 // ---------------------------------------------------------------------------------------------
-#[test]
-fn reconnecting_after_a_deep_fork_does_not_start_a_get_blocks_storm() {
+/// Node 3 is cut off while everyone keeps sending, mints its own branch in fallback rounds, and
+/// reconnects with a fork `depth` deep: the exchange must go quiet instead of storming.
+fn reconnect_after_deep_fork(depth: u64, rounds: u64, until_ms: u64) {
     let mut config = NodeConfig::new(1);
     config.params.round_timeout = Duration::from_millis(100);
-    config.params.max_reorg_depth = 8; // 64 behaves the same once the isolated node is 66+ blocks high
+    config.params.max_reorg_depth = depth;
     let mut net = Net::new(4, config, 10 * BCC);
     for other in 0..3 {
         net.cut.insert((other, 3));
         net.cut.insert((3, other));
     }
-    for k in 0..40u64 {
+    for k in 0..rounds {
         for i in 0..4 {
             let to = net.address((i + 1) % 4);
             net.submit(Time::from_millis(50 * k), i, TxRequest { receiver: to, kind: TxKind::Coins { amount: BCC } });
         }
     }
-    net.run_until(Time::from_millis(60_000));
-    eprintln!(
-        "while cut off: isolated node height {}, others {}",
-        net.nodes[3].chain().height(),
-        net.nodes[0].chain().height()
-    );
+    net.run_until(Time::from_millis(until_ms));
+    assert!(net.nodes[3].chain().height() > depth, "the isolated branch is deeper than the window");
     net.cut.clear();
     let t = net.now + Duration::from_millis(10);
     net.connect(t, 3, 0);
     let start = net.events;
     while net.events - start < 20_000 && net.step() {}
-    eprintln!(
-        "{} events after reconnecting, up to virtual {:?}; tips {:?}; block rejections {}",
-        net.events - start,
-        net.now,
-        net.tips(0..4),
-        net.block_rejections
-    );
     assert!(net.events - start < 20_000, "no quiet after reconnecting: 20,000 events by {:?}", net.now.since(t));
 }
 
 #[test]
+fn reconnecting_after_a_deep_fork_does_not_start_a_get_blocks_storm() {
+    reconnect_after_deep_fork(8, 40, 60_000);
+}
+
+#[test]
 fn reconnecting_after_a_deep_fork_default_depth() {
-    let mut config = NodeConfig::new(1);
-    config.params.round_timeout = Duration::from_millis(100);
-    config.params.max_reorg_depth = 64; // 64 behaves the same once the isolated node is 66+ blocks high
-    let mut net = Net::new(4, config, 10 * BCC);
-    for other in 0..3 {
-        net.cut.insert((other, 3));
-        net.cut.insert((3, other));
-    }
-    for k in 0..100u64 {
-        for i in 0..4 {
-            let to = net.address((i + 1) % 4);
-            net.submit(Time::from_millis(50 * k), i, TxRequest { receiver: to, kind: TxKind::Coins { amount: BCC } });
-        }
-    }
-    net.run_until(Time::from_millis(200_000));
-    eprintln!(
-        "while cut off: isolated node height {}, others {}",
-        net.nodes[3].chain().height(),
-        net.nodes[0].chain().height()
-    );
-    net.cut.clear();
-    let t = net.now + Duration::from_millis(10);
-    net.connect(t, 3, 0);
-    let start = net.events;
-    while net.events - start < 20_000 && net.step() {}
-    eprintln!(
-        "{} events after reconnecting, up to virtual {:?}; tips {:?}; block rejections {}",
-        net.events - start,
-        net.now,
-        net.tips(0..4),
-        net.block_rejections
-    );
-    assert!(net.events - start < 20_000, "no quiet after reconnecting: 20,000 events by {:?}", net.now.since(t));
+    reconnect_after_deep_fork(64, 100, 200_000);
 }
 
 /// A peer with a smaller (local) sync_batch answers with fewer blocks than ours; we take the

@@ -5,26 +5,10 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-/// Prints a line to stdout; a closed pipe (`| head`) ends the output quietly, never a panic.
-macro_rules! say {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
-    }};
-}
-
-/// [`say!`] without the newline.
-macro_rules! say_raw {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = write!(std::io::stdout().lock(), $($arg)*);
-    }};
-}
-
 use blockchat_sim::cpu::CostModel;
 use blockchat_sim::scenario::{Cpu, Latency, Network, Scenario, Stakes, Stop, Think, Topology, Workload};
 use blockchat_sim::seed::{self, Stream};
-use blockchat_sim::{Progress, Report, SimError, Simulation, export, workload};
+use blockchat_sim::{Progress, Report, SimError, Simulation, export, say, say_raw, workload};
 use clap::{Args, Parser, Subcommand};
 
 /// A deterministic virtual-time simulator of BlockChat networks.

@@ -21,6 +21,24 @@ pub mod workload;
 
 use thiserror::Error;
 
+/// Prints a line to stdout; a closed pipe (`| head`) ends the output quietly, never a panic.
+#[macro_export]
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
+/// [`say!`] without the newline.
+#[macro_export]
+macro_rules! say_raw {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
 pub use engine::{Progress, Simulation};
 pub use report::Report;
 pub use scenario::Scenario;

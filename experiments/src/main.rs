@@ -5,22 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-/// Prints a line to stdout; a closed pipe (`| head`) ends the output quietly, never a panic.
-macro_rules! say {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
-    }};
-}
-
-/// [`say!`] without the newline.
-macro_rules! say_raw {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = write!(std::io::stdout().lock(), $($arg)*);
-    }};
-}
-
+use blockchat_sim::{say, say_raw};
 use clap::{Parser, Subcommand};
 use experiments::runner::{RunError, Table};
 use experiments::suite::{SUITES, Suite, SuiteError};
