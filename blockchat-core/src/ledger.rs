@@ -4,11 +4,11 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::FastMap;
 use crate::error::TxError;
 use crate::ids::Address;
 use crate::lottery::Lottery;
 use crate::transaction::{Transaction, TxKind};
-use crate::{FastMap, FastSet};
 
 /// One address's state. Staked units stay in the balance but cannot be spent.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -28,25 +28,17 @@ impl Account {
     }
 }
 
-/// Pre-images of the accounts a block changed, so it can be undone.
+/// Pre-images of the accounts a block changed, so it can be undone. An account touched twice
+/// has two entries; reverting newest first restores the oldest last, so no lookup set is kept.
 #[derive(Debug, Clone, Default)]
 pub struct Undo {
     entries: Vec<(Address, Option<Account>)>,
-    // Which addresses already have a pre-image (lookup only).
-    seen: FastSet<Address>,
 }
 
 impl Undo {
-    /// The addresses whose accounts changed, in first-touch order.
-    pub fn touched(&self) -> impl Iterator<Item = &Address> {
-        self.entries.iter().map(|(a, _)| a)
-    }
-
-    /// Keeps `before` as `address`'s pre-image unless one is kept already.
+    /// Keeps `before` as `address`'s state ahead of the change being made.
     fn record(&mut self, address: Address, before: Option<Account>) {
-        if self.seen.insert(address) {
-            self.entries.push((address, before));
-        }
+        self.entries.push((address, before));
     }
 }
 

@@ -123,7 +123,13 @@ pub struct Mempool {
     // Lookup only; every iteration over it is summed or sorted.
     senders: FastMap<Address, Sender>,
     future: BTreeMap<(Address, u64), (Arc<Transaction>, Time)>,
+    // Emptied sender queues kept for reuse: most senders have one pending transaction at a
+    // time, so their queues come and go with every block.
+    spare: Vec<VecDeque<(u64, TxId)>>,
 }
+
+/// How many emptied sender queues a mempool keeps for reuse.
+const SPARE_QUEUES: usize = 256;
 
 impl Mempool {
     /// An empty mempool holding at most `limit` pending transactions and holding back nonces up
@@ -137,6 +143,7 @@ impl Mempool {
             by_id: FastMap::default(),
             senders: FastMap::default(),
             future: BTreeMap::new(),
+            spare: Vec::new(),
         }
     }
 
@@ -292,7 +299,12 @@ impl Mempool {
     fn push(&mut self, tx: Arc<Transaction>, at: Time) {
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.senders.entry(tx.sender()).or_default().push(seq, &tx);
+        let spare = &mut self.spare;
+        let sender = self
+            .senders
+            .entry(tx.sender())
+            .or_insert_with(|| Sender { txs: spare.pop().unwrap_or_default(), ..Sender::default() });
+        sender.push(seq, &tx);
         self.by_id.insert(tx.id(), seq);
         self.queue.push(seq, (tx, at));
     }
@@ -330,7 +342,11 @@ impl Mempool {
                 (Some(seq), Some(s)) if s.txs.front().is_some_and(|(q, _)| *q == seq) => {
                     s.pop_front(tx);
                     if s.txs.is_empty() {
-                        self.senders.remove(&sender);
+                        if let Some(gone) = self.senders.remove(&sender) {
+                            if self.spare.len() < SPARE_QUEUES {
+                                self.spare.push(gone.txs);
+                            }
+                        }
                     }
                     self.by_id.remove(&tx.id());
                     self.queue.remove(seq);

@@ -32,7 +32,8 @@ use crate::workload::Feed;
 enum Event {
     Input { node: NodeId, epoch: u32, input: Input, bytes: u32 },
     Submit { node: NodeId },
-    Emit { node: NodeId, output: Output },
+    // Boxed: an output is twice the size of every other event, and delayed emits are rare.
+    Emit { node: NodeId, output: Box<Output> },
     Crash { node: NodeId },
     Restart { node: NodeId },
     Net(usize),
@@ -315,7 +316,7 @@ impl Simulation {
             Event::Submit { node } => self.submit(node),
             Event::Emit { node, output } => {
                 self.trace.record(self.now, node, "emit", &[]);
-                self.dispatch(node, output, self.now);
+                self.dispatch(node, *output, self.now);
             }
             Event::Crash { node } => self.crash(node),
             Event::Restart { node } => self.restart(node),
@@ -353,7 +354,7 @@ impl Simulation {
             if d.after.is_zero() {
                 self.dispatch(id, d.output, done);
             } else {
-                self.push(done + d.after, Event::Emit { node: id, output: d.output });
+                self.push(done + d.after, Event::Emit { node: id, output: Box::new(d.output) });
             }
         }
     }
