@@ -264,7 +264,7 @@ impl Chain {
             return Err(BlockError::BadSignature);
         }
         // Ledger rules before transaction signatures: they are cheap, and a batch is not.
-        let mut undo = Undo::default();
+        let mut undo = Undo::for_block(block.transactions().len());
         let mut fees = 0;
         for (position, tx) in block.transactions().iter().enumerate() {
             work.applied += 1;
@@ -273,11 +273,12 @@ impl Chain {
                 return Err(BlockError::InvalidTransaction { position, id: tx.id(), error });
             }
         }
-        if let Err(e) = verify_transactions(block, check, known, work) {
+        if let Err(e) = verify_transactions(block, check, known, work)
+            .and_then(|()| self.ledger.credit(block.validator(), fees, &mut undo))
+        {
             self.ledger.revert(undo);
             return Err(e);
         }
-        self.ledger.credit(block.validator(), fees, &mut undo);
         self.push(block.clone(), undo);
         Ok(())
     }
@@ -385,7 +386,7 @@ impl Chain {
             return minted;
         }
         let (min, max) = self.params.block_size();
-        let mut undo = Undo::default();
+        let mut undo = Undo::for_block(max);
         let mut fees = 0;
         let mut txs = Vec::with_capacity(max);
         for tx in candidates {
@@ -398,11 +399,10 @@ impl Chain {
                 Err(e) => minted.failed.push((tx.clone(), e)),
             }
         }
-        if txs.len() < min {
+        if txs.len() < min || self.ledger.credit(wallet.address(), fees, &mut undo).is_err() {
             self.ledger.revert(undo);
             return minted;
         }
-        self.ledger.credit(wallet.address(), fees, &mut undo);
         let tip = self.tip();
         let timestamp = now.max(self.params.earliest(tip.timestamp(), round));
         let block = Arc::new(Block::new_signed(wallet, tip.index() + 1, timestamp, round, tip.hash(), txs));

@@ -151,6 +151,12 @@ pub enum BlockError {
     /// Nobody stakes in the parent's state, so no validator exists.
     #[error("no stakers: no validator can be drawn")]
     NoStakers,
+    /// The validator holds no account to be paid its fees into.
+    #[error("validator {validator} holds no account")]
+    ValidatorWithoutAccount {
+        /// The block's validator.
+        validator: Address,
+    },
     /// The validator's signature over the hash does not verify.
     #[error("the validator's signature does not verify")]
     BadSignature,
@@ -221,6 +227,7 @@ impl BlockError {
             BlockError::UnknownParent { .. } => "UnknownParent",
             BlockError::WrongValidator { .. } => "WrongValidator",
             BlockError::NoStakers => "NoStakers",
+            BlockError::ValidatorWithoutAccount { .. } => "ValidatorWithoutAccount",
             BlockError::BadSignature => "BadSignature",
             BlockError::WrongSize { .. } => "WrongSize",
             BlockError::TimestampBeforeParent { .. } => "TimestampBeforeParent",

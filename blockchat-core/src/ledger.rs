@@ -1,11 +1,12 @@
 //! The account ledger: balance, stake and next nonce per address, and the rules that move them.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::Serialize;
 
 use crate::FastMap;
-use crate::error::TxError;
+use crate::error::{BlockError, TxError};
 use crate::ids::Address;
 use crate::lottery::Lottery;
 use crate::transaction::{Transaction, TxKind};
@@ -32,21 +33,38 @@ impl Account {
 /// has two entries; reverting newest first restores the oldest last, so no lookup set is kept.
 #[derive(Debug, Clone, Default)]
 pub struct Undo {
-    entries: Vec<(Address, Option<Account>)>,
+    entries: Vec<(u32, Account)>,
 }
 
 impl Undo {
-    /// Keeps `before` as `address`'s state ahead of the change being made.
-    fn record(&mut self, address: Address, before: Option<Account>) {
-        self.entries.push((address, before));
+    /// Room for a block of `transactions`: sender and receiver each, and the validator's credit,
+    /// so applying a block never moves its undo data.
+    pub(crate) fn for_block(transactions: usize) -> Undo {
+        Undo { entries: Vec::with_capacity(2 * transactions + 1) }
     }
+
+    /// Keeps `before` as the state of the account at `position` ahead of the change being made.
+    fn record(&mut self, position: u32, before: Account) {
+        self.entries.push((position, before));
+    }
+}
+
+/// The addresses that hold accounts, in address order, and where each one's state is kept.
+/// Accounts exist from genesis on (a transfer to an unknown address is refused and only
+/// stakers validate), so one directory is shared by every copy of a ledger.
+#[derive(Debug, Default)]
+struct Directory {
+    addresses: Vec<Address>,
+    // Lookup only; its iteration order never matters.
+    positions: FastMap<Address, u32>,
 }
 
 /// The state every transaction is checked against.
 #[derive(Debug, Clone, Default)]
 pub struct Ledger {
-    // Lookup only; `accounts()` sorts before handing anything out.
-    accounts: FastMap<Address, Account>,
+    directory: Arc<Directory>,
+    // One state per directory address, in the same order: a copy of a ledger is one vector.
+    states: Vec<Account>,
     total_supply: u64,
     lottery: Lottery,
 }
@@ -55,37 +73,42 @@ impl Ledger {
     /// A ledger holding `accounts`; used by genesis.
     pub(crate) fn from_accounts(accounts: BTreeMap<Address, Account>) -> Ledger {
         let total_supply = accounts.values().map(|a| a.balance).sum();
-        let accounts = accounts.into_iter().collect();
-        let mut ledger = Ledger { accounts, total_supply, lottery: Lottery::default() };
+        let addresses: Vec<Address> = accounts.keys().copied().collect();
+        let positions = addresses.iter().enumerate().map(|(i, a)| (*a, i as u32)).collect();
+        let states = accounts.into_values().collect();
+        let directory = Arc::new(Directory { addresses, positions });
+        let mut ledger = Ledger { directory, states, total_supply, lottery: Lottery::default() };
         ledger.rebuild_lottery();
         ledger
     }
 
+    fn position(&self, address: &Address) -> Option<u32> {
+        self.directory.positions.get(address).copied()
+    }
+
     /// The account of `address`, if it exists.
     pub fn account(&self, address: &Address) -> Option<&Account> {
-        self.accounts.get(address)
+        self.position(address).map(|i| &self.states[i as usize])
     }
 
     /// Every account, in address order.
     pub fn accounts(&self) -> impl Iterator<Item = (&Address, &Account)> {
-        let mut sorted: Vec<(&Address, &Account)> = self.accounts.iter().collect();
-        sorted.sort_unstable_by_key(|(a, _)| **a);
-        sorted.into_iter()
+        self.directory.addresses.iter().zip(&self.states)
     }
 
     /// Number of accounts.
     pub fn len(&self) -> usize {
-        self.accounts.len()
+        self.states.len()
     }
 
     /// Whether there are no accounts.
     pub fn is_empty(&self) -> bool {
-        self.accounts.is_empty()
+        self.states.is_empty()
     }
 
     /// Sum of all balances (equal to the total supply in every valid state).
     pub fn sum_of_balances(&self) -> u64 {
-        self.accounts.values().map(|a| a.balance).sum()
+        self.states.iter().map(|a| a.balance).sum()
     }
 
     /// Units in existence: fixed at genesis, never changed by a transaction.
@@ -101,9 +124,9 @@ impl Ledger {
     /// Checks every stateful rule (not the signature) of `tx` against this state.
     pub fn check(&self, tx: &Transaction) -> Result<(), TxError> {
         tx.check_form()?;
-        let sender = self.accounts.get(&tx.sender()).ok_or(TxError::UnknownSender { sender: tx.sender() })?;
+        let sender = self.account(&tx.sender()).ok_or(TxError::UnknownSender { sender: tx.sender() })?;
         Self::check_against(sender, tx, self.lottery.total_stake())?;
-        if !tx.receiver().is_zero() && !self.accounts.contains_key(&tx.receiver()) {
+        if !tx.receiver().is_zero() && self.position(&tx.receiver()).is_none() {
             return Err(TxError::UnknownReceiver { receiver: tx.receiver() });
         }
         Ok(())
@@ -138,13 +161,14 @@ impl Ledger {
     pub fn apply(&mut self, tx: &Transaction, fees: &mut u64, undo: &mut Undo) -> Result<(), TxError> {
         tx.check_form()?;
         let sender = tx.sender();
-        let before = *self.accounts.get(&sender).ok_or(TxError::UnknownSender { sender })?;
+        let s = self.position(&sender).ok_or(TxError::UnknownSender { sender })?;
+        let before = self.states[s as usize];
         let receiver = match tx.kind() {
             TxKind::Coins { .. } => {
                 let r = tx.receiver();
-                Some((r, *self.accounts.get(&r).ok_or(TxError::UnknownReceiver { receiver: r })?))
+                Some(self.position(&r).ok_or(TxError::UnknownReceiver { receiver: r })?)
             }
-            _ if !tx.receiver().is_zero() && !self.accounts.contains_key(&tx.receiver()) => {
+            _ if !tx.receiver().is_zero() && self.position(&tx.receiver()).is_none() => {
                 return Err(TxError::UnknownReceiver { receiver: tx.receiver() });
             }
             _ => None,
@@ -156,11 +180,12 @@ impl Ledger {
             TxKind::Stake { amount } => after.stake = *amount,
             kind => after.balance -= kind.debit(),
         }
-        undo.record(sender, Some(before));
-        self.accounts.insert(sender, after);
-        if let (Some((address, account)), TxKind::Coins { amount }) = (receiver, tx.kind()) {
-            undo.record(address, Some(account));
-            self.accounts.insert(address, Account { balance: account.balance + amount, ..account });
+        undo.record(s, before);
+        self.states[s as usize] = after;
+        if let (Some(r), TxKind::Coins { amount }) = (receiver, tx.kind()) {
+            let account = &mut self.states[r as usize];
+            undo.record(r, *account);
+            account.balance += amount;
         }
         if matches!(tx.kind(), TxKind::Stake { .. }) {
             self.rebuild_lottery();
@@ -169,38 +194,34 @@ impl Ledger {
         Ok(())
     }
 
-    /// Pays a block's collected fees to its validator.
-    pub fn credit(&mut self, validator: Address, fees: u64, undo: &mut Undo) {
+    /// Pays a block's collected fees to its validator, which must hold an account (only
+    /// stakers are drawn, so a valid block's validator always does).
+    pub fn credit(&mut self, validator: Address, fees: u64, undo: &mut Undo) -> Result<(), BlockError> {
         if fees == 0 {
-            return;
+            return Ok(());
         }
-        let mut account = self.accounts.get(&validator).copied().unwrap_or_default();
+        let v = self.position(&validator).ok_or(BlockError::ValidatorWithoutAccount { validator })?;
+        let account = &mut self.states[v as usize];
+        undo.record(v, *account);
         account.balance += fees;
-        self.put(validator, account, undo);
+        Ok(())
     }
 
     /// Restores the accounts recorded in `undo`.
     pub fn revert(&mut self, undo: Undo) {
         let mut stakes_changed = false;
-        for (address, before) in undo.entries.into_iter().rev() {
-            let now = match before {
-                Some(account) => self.accounts.insert(address, account),
-                None => self.accounts.remove(&address),
-            };
-            stakes_changed |= now.map(|a| a.stake) != before.map(|a| a.stake);
+        for (position, before) in undo.entries.into_iter().rev() {
+            let account = &mut self.states[position as usize];
+            stakes_changed |= account.stake != before.stake;
+            *account = before;
         }
         if stakes_changed {
             self.rebuild_lottery();
         }
     }
 
-    fn put(&mut self, address: Address, account: Account, undo: &mut Undo) {
-        let before = self.accounts.insert(address, account);
-        undo.record(address, before);
-    }
-
     fn rebuild_lottery(&mut self) {
-        self.lottery = Lottery::new(self.accounts.iter().map(|(a, acc)| (*a, acc.stake)));
+        self.lottery = Lottery::new(self.accounts().map(|(a, acc)| (*a, acc.stake)));
     }
 }
 
@@ -308,7 +329,7 @@ mod tests {
             w.ledger.apply(tx, &mut fees, &mut undo).unwrap();
         }
         assert_eq!(fees, 300_000 + 2 * BCC);
-        w.ledger.credit(b, fees, &mut undo);
+        w.ledger.credit(b, fees, &mut undo).unwrap();
         let acc_a = *w.ledger.account(&w.a.address()).unwrap();
         let acc_b = *w.ledger.account(&b).unwrap();
         assert_eq!(

@@ -23,8 +23,6 @@ pub mod work;
 /// Hash map for lookups on hot paths: foldhash, seeded per map (resistant to crafted keys). Its
 /// iteration order is never used.
 pub(crate) type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
-/// Hash set counterpart of [`FastMap`].
-pub(crate) type FastSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 
 pub use amount::{UNITS_PER_BCC, format_bcc, parse_bcc};
 pub use block::Block;

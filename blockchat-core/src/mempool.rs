@@ -120,12 +120,23 @@ pub struct Mempool {
     queue: Arrivals,
     // Lookup only; its iteration order never matters.
     by_id: FastMap<TxId, u64>,
+    // The ids last queued, each in a slot chosen by its first byte (zero when empty). Every id
+    // here is in `by_id`; most copies of a gossiped transaction arrive while it is still here,
+    // and one probe of this small table answers them without the map's scattered reads.
+    recent: [TxId; RECENT_SLOTS],
     // Lookup only; every iteration over it is summed or sorted.
     senders: FastMap<Address, Sender>,
     future: BTreeMap<(Address, u64), (Arc<Transaction>, Time)>,
     // Emptied sender queues kept for reuse: most senders have one pending transaction at a
     // time, so their queues come and go with every block.
     spare: Vec<VecDeque<(u64, TxId)>>,
+}
+
+/// Slots of the table of recently queued ids.
+const RECENT_SLOTS: usize = 32;
+
+fn slot(id: &TxId) -> usize {
+    usize::from(id.0[0]) % RECENT_SLOTS
 }
 
 /// How many emptied sender queues a mempool keeps for reuse.
@@ -141,6 +152,7 @@ impl Mempool {
             next_seq: 0,
             queue: Arrivals::default(),
             by_id: FastMap::default(),
+            recent: [TxId::ZERO; RECENT_SLOTS],
             senders: FastMap::default(),
             future: BTreeMap::new(),
             spare: Vec::new(),
@@ -172,7 +184,9 @@ impl Mempool {
 
     /// Whether a transaction with this id is pending or held.
     pub fn knows(&self, tx: &Transaction) -> bool {
-        self.by_id.contains_key(&tx.id())
+        let id = tx.id();
+        (self.recent[slot(&id)] == id && id != TxId::ZERO)
+            || self.by_id.contains_key(&id)
             || (!self.future.is_empty()
                 && self.future.get(&(tx.sender(), tx.nonce())).is_some_and(|(t, _)| t.id() == tx.id()))
     }
@@ -306,6 +320,7 @@ impl Mempool {
             .or_insert_with(|| Sender { txs: spare.pop().unwrap_or_default(), ..Sender::default() });
         sender.push(seq, &tx);
         self.by_id.insert(tx.id(), seq);
+        self.recent[slot(&tx.id())] = tx.id();
         self.queue.push(seq, (tx, at));
     }
 
@@ -348,7 +363,7 @@ impl Mempool {
                             }
                         }
                     }
-                    self.by_id.remove(&tx.id());
+                    self.forget(&tx.id());
                     self.queue.remove(seq);
                 }
                 (_, Some(_)) => recheck.push(sender),
@@ -375,7 +390,7 @@ impl Mempool {
     /// fits without it.
     pub fn evict(&mut self, tx: &Transaction, error: TxError, ledger: &Ledger) -> Vec<(Arc<Transaction>, TxError)> {
         let mut dropped = Vec::new();
-        if let Some(seq) = self.by_id.remove(&tx.id()) {
+        if let Some(seq) = self.forget(&tx.id()) {
             if let Some((t, _)) = self.queue.remove(seq) {
                 dropped.push((t, error));
             }
@@ -396,7 +411,7 @@ impl Mempool {
         ledger: &Ledger,
     ) -> Vec<(Arc<Transaction>, TxError)> {
         for tx in applied {
-            if let Some(seq) = self.by_id.remove(&tx.id()) {
+            if let Some(seq) = self.forget(&tx.id()) {
                 self.queue.remove(seq);
             }
         }
@@ -406,7 +421,7 @@ impl Mempool {
         for address in touched {
             if let Some(sender) = self.senders.remove(address) {
                 for (seq, id) in sender.txs {
-                    self.by_id.remove(&id);
+                    self.forget(&id);
                     if let Some(entry) = self.queue.remove(seq) {
                         pulled.push(entry);
                     }
@@ -449,7 +464,7 @@ impl Mempool {
                 match Ledger::check_against(&projected, &tx, self.total_stake_for(&tx, ledger)) {
                     Ok(()) => fresh.push(seq, &tx),
                     Err(e) => {
-                        self.by_id.remove(&id);
+                        self.forget(&id);
                         self.queue.remove(seq);
                         dropped.push((tx, e));
                     }
@@ -460,6 +475,15 @@ impl Mempool {
             }
         }
         self.promote(address, ledger);
+    }
+
+    /// Removes `id` from the id map and the recent table; its arrival sequence if it was there.
+    fn forget(&mut self, id: &TxId) -> Option<u64> {
+        let recent = &mut self.recent[slot(id)];
+        if recent == id {
+            *recent = TxId::ZERO;
+        }
+        self.by_id.remove(id)
     }
 
     /// Forgets everything (a crash loses the mempool).

@@ -215,12 +215,16 @@ fn a_replayed_committed_transaction_is_refused() {
     assert_eq!(net.nodes[1].chain().height(), 1);
     let (now, from) = (net.now, net.address(0));
     let again = || Input::Peer { from, message: PeerMessage::Transaction(t.clone()) };
-    // Recently committed: refused as a duplicate without touching the ledger.
+    // On the chain: refused and named as a copy of a committed transaction.
     let step = net.nodes[2].handle(now, again());
     assert_eq!(tx_errors(&step.outputs), vec![TxError::AlreadyCommitted { id: t.id() }]);
-    // Forgotten (as after a restart): the nonce still refuses it.
+    // A restart keeps the chain, so the name holds.
     net.nodes[2].restart();
     let step = net.nodes[2].handle(now, again());
+    assert_eq!(tx_errors(&step.outputs), vec![TxError::AlreadyCommitted { id: t.id() }]);
+    // Another transaction on the spent nonce is refused by the nonce alone.
+    let other = tx(&net.wallets[0], &net.wallets[1], 6, 0);
+    let step = net.nodes[2].handle(now, Input::Peer { from, message: PeerMessage::Transaction(other) });
     assert_eq!(tx_errors(&step.outputs), vec![TxError::BadNonce { expected: 1, got: 0 }]);
 }
 

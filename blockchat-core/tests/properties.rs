@@ -61,7 +61,7 @@ proptest! {
                 }
                 all.push(tx);
             }
-            ledger.credit(validator, fees, &mut undo);
+            prop_assert!(ledger.credit(validator, fees, &mut undo).is_ok(), "validators hold accounts");
             let sum: u64 = ledger.accounts().map(|(_, a)| a.balance).sum();
             prop_assert_eq!(sum, supply);
             for (_, a) in ledger.accounts() {

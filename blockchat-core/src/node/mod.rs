@@ -6,14 +6,13 @@ mod sync;
 
 pub use io::{Input, NodeConfig, NodeError, Origin, Output, Step, Timer, TxRequest};
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use crate::FastSet;
 use crate::block::Block;
 use crate::chain::{Chain, Insert};
 use crate::error::{BlockError, TxError};
-use crate::ids::{Address, BlockHash, Signature, TxId};
+use crate::ids::{Address, Signature, TxId};
 use crate::ledger::Ledger;
 use crate::mempool::{Admitted, Mempool};
 use crate::message::{MAX_BLOCKS_PER_MESSAGE, PeerMessage};
@@ -24,8 +23,11 @@ use crate::wallet::Wallet;
 use crate::work::Work;
 use sync::CatchUp;
 
-/// Committed transaction ids remembered for refusing late duplicates cheaply.
+/// How far back a late copy of a committed transaction is still named as one: at most this
+/// many transactions, in at most [`RECENT_BLOCKS`] blocks from the tip.
 const RECENT_COMMITTED: usize = 8_192;
+/// Blocks searched for a late copy of a committed transaction.
+const RECENT_BLOCKS: usize = 64;
 
 /// A BlockChat node.
 #[derive(Debug)]
@@ -41,11 +43,9 @@ pub struct Node<C: SignatureCheck = Ed25519Check> {
     round_timer: Option<u32>,
     interval_timer: bool,
     sync: CatchUp,
-    // The last lottery draw: (tip, round, validator); stakes change only with the tip.
-    drawn: Option<(BlockHash, u32, Option<Address>)>,
-    // Ids of recently committed transactions, so late duplicates are refused cheaply.
-    recent: VecDeque<TxId>,
-    recent_set: FastSet<TxId>,
+    // The last lottery draw: (generation, round, validator); stakes change only with the tip,
+    // and the generation with it, so checking it needs no look at the chain.
+    drawn: Option<(u64, u32, Option<Address>)>,
 }
 
 impl<C: SignatureCheck> Node<C> {
@@ -82,8 +82,6 @@ impl<C: SignatureCheck> Node<C> {
             round_timer: None,
             interval_timer: false,
             drawn: None,
-            recent: VecDeque::new(),
-            recent_set: FastSet::default(),
         })
     }
 
@@ -124,8 +122,6 @@ impl<C: SignatureCheck> Node<C> {
         self.generation += 1;
         self.round_timer = None;
         self.interval_timer = false;
-        self.recent.clear();
-        self.recent_set.clear();
     }
 
     /// Appends a block read back from storage, validated in full; it must extend the tip.
@@ -134,12 +130,21 @@ impl<C: SignatureCheck> Node<C> {
             return Err(BlockError::UnknownParent { parent: block.previous_hash() });
         }
         let mut work = Work::default();
-        self.chain.insert(block, &mut self.check, &|_| false, &mut work).map(|_| ())
+        self.chain.insert(block, &mut self.check, &|_| false, &mut work)?;
+        self.generation += 1;
+        Ok(())
     }
 
     /// Handles one input at time `now`.
     pub fn handle(&mut self, now: Time, input: Input) -> Step {
         let mut step = Step::default();
+        // A copy of a transaction already pending changes nothing, so nothing can follow from it;
+        // in a gossiping network most inputs are such copies.
+        if let Input::Peer { message: PeerMessage::Transaction(tx), .. } = &input {
+            if self.mempool.knows(tx) {
+                return step;
+            }
+        }
         match input {
             Input::Submit(request) => self.on_submit(now, request, &mut step),
             Input::Peer { from, message } => match message {
@@ -199,12 +204,12 @@ impl<C: SignatureCheck> Node<C> {
 
     /// The lottery's validator for the next block in `round`, drawn once per tip and round.
     fn validator_for(&mut self, round: u32) -> Option<Address> {
-        let tip = self.chain.tip().hash();
+        let generation = self.generation;
         match self.drawn {
-            Some((t, r, v)) if t == tip && r == round => v,
+            Some((g, r, v)) if g == generation && r == round => v,
             _ => {
                 let v = self.chain.validator_for(round);
-                self.drawn = Some((tip, round, v));
+                self.drawn = Some((generation, round, v));
                 v
             }
         }
@@ -232,12 +237,9 @@ impl<C: SignatureCheck> Node<C> {
         }
     }
 
-    /// Admits one transaction from a peer: the common case, kept free of allocations. In a
-    /// gossiping network it is most often a duplicate, answered first.
+    /// Admits one transaction from a peer that is not already pending: the common case, kept
+    /// free of allocations.
     fn on_transaction(&mut self, now: Time, tx: Arc<Transaction>, from: Address, step: &mut Step) {
-        if self.mempool.knows(&tx) {
-            return;
-        }
         let Some(tx) = self.precheck_from_peer(tx, from, step) else { return };
         step.work.verified += 1;
         let valid = self.check.verify(tx.signed_item());
@@ -280,10 +282,13 @@ impl<C: SignatureCheck> Node<C> {
     /// The checks a peer's transaction must pass before its signature is worth verifying;
     /// duplicates are dropped silently, the rest of the refusals reported.
     fn precheck_from_peer(&mut self, tx: Arc<Transaction>, from: Address, step: &mut Step) -> Option<Arc<Transaction>> {
-        let refused = if self.recent_set.contains(&tx.id()) {
-            Err(TxError::AlreadyCommitted { id: tx.id() })
-        } else {
-            self.mempool.precheck(&tx, self.chain.ledger())
+        // A committed transaction always fails on its spent nonce, so the chain is searched only
+        // then, and only to name the refusal.
+        let refused = match self.mempool.precheck(&tx, self.chain.ledger()) {
+            Err(TxError::BadNonce { .. }) if self.recently_committed(&tx.id()) => {
+                Err(TxError::AlreadyCommitted { id: tx.id() })
+            }
+            other => other,
         };
         match refused {
             Ok(()) => Some(tx),
@@ -408,7 +413,6 @@ impl<C: SignatureCheck> Node<C> {
             step.work.applied += (returned.len() + touched.len()) as u32;
             self.mempool.on_reorg(&applied_txs, returned, &touched, now, self.chain.ledger())
         };
-        self.remember_committed(&reverted, &applied);
         for (tx, error) in dropped {
             if tx.sender() == me {
                 step.outputs.push(Output::TxRejected { id: tx.id(), origin: Origin::Local, error });
@@ -426,20 +430,15 @@ impl<C: SignatureCheck> Node<C> {
         self.interval_timer = false;
     }
 
-    fn remember_committed(&mut self, reverted: &[Arc<Block>], applied: &[Arc<Block>]) {
-        for tx in reverted.iter().flat_map(|b| b.transactions()) {
-            self.recent_set.remove(&tx.id());
-        }
-        for tx in applied.iter().flat_map(|b| b.transactions()) {
-            if self.recent_set.insert(tx.id()) {
-                self.recent.push_back(tx.id());
-            }
-        }
-        while self.recent.len() > RECENT_COMMITTED {
-            if let Some(old) = self.recent.pop_front() {
-                self.recent_set.remove(&old);
-            }
-        }
+    /// Whether `id` is among the newest transactions of the best chain.
+    fn recently_committed(&self, id: &TxId) -> bool {
+        let blocks = self.chain.blocks();
+        blocks[blocks.len().saturating_sub(RECENT_BLOCKS)..]
+            .iter()
+            .rev()
+            .flat_map(|b| b.transactions().iter().rev())
+            .take(RECENT_COMMITTED)
+            .any(|t| t.id() == *id)
     }
 
     fn on_timer(&mut self, timer: Timer, step: &mut Step) {
