@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use blockchat_core::node::Origin;
 use blockchat_core::{
-    Address, Chain, Ed25519Check, Genesis, Input, Node, NodeConfig, Output, PeerMessage, Time, TxId, Wallet,
+    Address, Chain, Ed25519Check, Genesis, Input, Node, NodeConfig, Output, PeerMessage, Time, Timer, TxId, Wallet,
 };
 use rand_chacha::ChaCha8Rng;
 use rustc_hash::FxHashMap;
@@ -30,7 +30,10 @@ use crate::workload::Feed;
 
 #[derive(Debug)]
 enum Event {
-    Input { node: NodeId, epoch: u32, input: Input, bytes: u32 },
+    // Node indices as u32 and the sender's address looked up on arrival keep queued events small.
+    Deliver { to: u32, from: u32, epoch: u32, bytes: u32, message: PeerMessage },
+    Timer { node: u32, epoch: u32, timer: Timer },
+    Connected { node: u32, epoch: u32, peer: u32 },
     Submit { node: NodeId },
     // Boxed: an output is twice the size of every other event, and delayed emits are rare.
     Emit { node: NodeId, output: Box<Output> },
@@ -258,6 +261,9 @@ impl Simulation {
 
     /// Runs events up to virtual time `limit` or the stop condition's end, whichever is first.
     pub fn advance(&mut self, limit: Time, progress: &mut dyn FnMut(Progress)) {
+        // After the stop condition, run until the chain has been quiet long enough for blocks
+        // in flight and a quiet-tip rebroadcast to land everywhere (at most a minute more).
+        let drain = 2 * Duration::from_millis(self.scenario.round_timeout_ms) + Duration::from_secs(1);
         while let Some(at) = self.queue.peek_time() {
             if at > limit || self.deadline.is_some_and(|d| at > d) {
                 break;
@@ -266,9 +272,6 @@ impl Simulation {
             self.now = at;
             self.events += 1;
             self.step(event);
-            // After the stop condition, run until the chain has been quiet long enough for blocks
-            // in flight and a quiet-tip rebroadcast to land everywhere (at most a minute more).
-            let drain = 2 * Duration::from_millis(self.scenario.round_timeout_ms) + Duration::from_secs(1);
             if self.stopped_at.is_none() && self.stop_reached() {
                 self.stopped_at = Some(self.now);
             }
@@ -312,7 +315,14 @@ impl Simulation {
 
     fn step(&mut self, event: Event) {
         match event {
-            Event::Input { node, epoch, input, bytes } => self.arrive(node, epoch, input, bytes),
+            Event::Deliver { to, from, epoch, bytes, message } => {
+                let input = Input::Peer { from: self.addresses[from as usize], message };
+                self.arrive(to as usize, epoch, input, bytes)
+            }
+            Event::Timer { node, epoch, timer } => self.arrive(node as usize, epoch, Input::Timer(timer), 0),
+            Event::Connected { node, epoch, peer } => {
+                self.arrive(node as usize, epoch, Input::PeerConnected(self.addresses[peer as usize]), 0)
+            }
             Event::Submit { node } => self.submit(node),
             Event::Emit { node, output } => {
                 self.trace.record(self.now, node, "emit", &[]);
@@ -339,16 +349,17 @@ impl Simulation {
         let step = self.nodes[id].node.handle(start, input);
         let done = start + self.cpu.cost(&step.work, bytes as usize);
         self.cpus[id].busy_until = done;
-        if self.honest(id) && step.outputs.iter().any(|o| matches!(o, Output::Reverted(_))) {
-            self.metrics.reorgs += 1;
-        }
-        let n = &mut self.nodes[id];
-        let Some(adversary) = &mut n.adversary else {
+        if cpu.honest {
+            if step.outputs.iter().any(|o| matches!(o, Output::Reverted(_))) {
+                self.metrics.reorgs += 1;
+            }
             for output in step.outputs {
                 self.dispatch(id, output, done);
             }
             return;
-        };
+        }
+        let n = &mut self.nodes[id];
+        let Some(adversary) = &mut n.adversary else { return };
         let peers: Vec<Address> = self.topology.neighbours(id).iter().map(|&j| self.addresses[j]).collect();
         for d in adversary.rewrite(&n.node, step.outputs, &peers) {
             if d.after.is_zero() {
@@ -378,7 +389,7 @@ impl Simulation {
             }
             Output::SetTimer { timer, at: fire } => {
                 let epoch = self.cpus[id].epoch;
-                self.push(fire.max(at), Event::Input { node: id, epoch, input: Input::Timer(timer), bytes: 0 });
+                self.push(fire.max(at), Event::Timer { node: id as u32, epoch, timer });
             }
             Output::Committed(block) => {
                 let me = self.addresses[id];
@@ -450,8 +461,8 @@ impl Simulation {
             *last = arrival;
         }
         let epoch = self.cpus[to].epoch;
-        let input = Input::Peer { from: self.addresses[from], message };
-        self.push(arrival, Event::Input { node: to, epoch, input, bytes: size as u32 });
+        let event = Event::Deliver { to: to as u32, from: from as u32, epoch, bytes: size as u32, message };
+        self.push(arrival, event);
     }
 
     fn submit(&mut self, id: NodeId) {
@@ -500,8 +511,8 @@ impl Simulation {
         cpu.busy_until = self.now;
         let epoch = cpu.epoch;
         for k in 0..self.topology.neighbours(id).len() {
-            let peer = self.addresses[self.topology.neighbours(id)[k]];
-            self.push(self.now, Event::Input { node: id, epoch, input: Input::PeerConnected(peer), bytes: 0 });
+            let peer = self.topology.neighbours(id)[k] as u32;
+            self.push(self.now, Event::Connected { node: id as u32, epoch, peer });
         }
     }
 
@@ -519,8 +530,7 @@ impl Simulation {
                 for (a, b) in self.links.heal(n) {
                     if self.topology.neighbours(a).contains(&b) {
                         let epoch = self.cpus[a].epoch;
-                        let input = Input::PeerConnected(self.addresses[b]);
-                        self.push(self.now, Event::Input { node: a, epoch, input, bytes: 0 });
+                        self.push(self.now, Event::Connected { node: a as u32, epoch, peer: b as u32 });
                     }
                 }
             }

@@ -1,87 +1,65 @@
-//! The event queue: ordered by (time, sequence), so events at equal times run in the order they
-//! were scheduled. Keys only grow (nothing is scheduled before the event being run), so it is a
-//! radix heap over the 128-bit key `time · 2⁶⁴ + sequence`: buckets by the highest bit in which a
-//! key differs from the last one taken, each key moving down at most 128 times. Payloads live in
-//! a slab; buckets hold 24-byte keys.
+//! The event queue: ordered by (time, scheduling order), so events at equal times run in the
+//! order they were scheduled. Times only grow (nothing is scheduled before the event being run),
+//! so it is a radix heap over nanosecond times: bucket i holds the events whose time first
+//! differs from the last time taken in bit i − 1, and an event moves down at most 64 times.
+//! Buckets are FIFO and are emptied in order, so events of one time keep their scheduling order
+//! without a sequence number.
+
+use std::collections::VecDeque;
 
 use blockchat_core::Time;
 
 /// A time-ordered queue of `E`.
 #[derive(Debug)]
 pub struct Queue<E> {
-    last: u128,
-    buckets: Vec<Vec<(u128, u32)>>,
-    // Bit i set when bucket i (0..128) is non-empty; bucket 128 is checked directly.
+    last: u64,
+    // Bucket 0 holds the events at `last`, in scheduling order.
+    buckets: Vec<VecDeque<(u64, E)>>,
+    // Bit i set when bucket i is non-empty.
     nonempty: u128,
     len: usize,
-    slots: Vec<Option<E>>,
-    free: Vec<u32>,
-    seq: u64,
 }
 
 impl<E> Default for Queue<E> {
     fn default() -> Self {
-        Queue {
-            last: 0,
-            buckets: (0..129).map(|_| Vec::new()).collect(),
-            nonempty: 0,
-            len: 0,
-            slots: Vec::new(),
-            free: Vec::new(),
-            seq: 0,
-        }
+        Queue { last: 0, buckets: (0..65).map(|_| VecDeque::new()).collect(), nonempty: 0, len: 0 }
     }
 }
 
-fn bucket(key: u128, last: u128) -> usize {
-    128 - (key ^ last).leading_zeros() as usize
+fn bucket(time: u64, last: u64) -> usize {
+    64 - (time ^ last).leading_zeros() as usize
 }
 
 impl<E> Queue<E> {
     /// Schedules `event` at `at`, after everything already scheduled at `at`. Times earlier
     /// than the last event taken are moved up to it (the queue never runs backwards).
     pub fn push(&mut self, at: Time, event: E) {
-        let slot = match self.free.pop() {
-            Some(i) => {
-                self.slots[i as usize] = Some(event);
-                i
-            }
-            None => {
-                self.slots.push(Some(event));
-                (self.slots.len() - 1) as u32
-            }
-        };
-        let key = (u128::from(at.as_nanos()) << 64 | u128::from(self.seq)).max(self.last);
-        self.seq += 1;
-        self.put(key, slot);
+        let time = at.as_nanos().max(self.last);
+        self.put(time, event);
         self.len += 1;
     }
 
-    fn put(&mut self, key: u128, slot: u32) {
-        let b = bucket(key, self.last);
-        self.buckets[b].push((key, slot));
-        if b < 128 {
-            self.nonempty |= 1 << b;
-        }
+    fn put(&mut self, time: u64, event: E) {
+        let b = bucket(time, self.last);
+        self.buckets[b].push_back((time, event));
+        self.nonempty |= 1 << b;
     }
 
-    /// Makes bucket 0 hold the smallest key, if any.
+    /// Makes bucket 0 hold the events of the smallest time, if any. Every bucket below the one
+    /// emptied is empty, so appending keeps each time's events in scheduling order.
     fn settle(&mut self) -> bool {
         if self.nonempty & 1 == 1 {
             return true;
         }
-        let i = match self.nonempty {
-            0 if self.buckets[128].is_empty() => return false,
-            0 => 128,
-            mask => mask.trailing_zeros() as usize,
-        };
-        let mut moving = std::mem::take(&mut self.buckets[i]);
-        if i < 128 {
-            self.nonempty &= !(1 << i);
+        if self.nonempty == 0 {
+            return false;
         }
-        self.last = moving.iter().map(|(k, _)| *k).min().unwrap_or(self.last);
-        for (k, slot) in moving.drain(..) {
-            self.put(k, slot);
+        let i = self.nonempty.trailing_zeros() as usize;
+        let mut moving = std::mem::take(&mut self.buckets[i]);
+        self.nonempty &= !(1 << i);
+        self.last = moving.iter().map(|(t, _)| *t).min().unwrap_or(self.last);
+        for (time, event) in moving.drain(..) {
+            self.put(time, event);
         }
         // Keep the emptied bucket's allocation for its next use.
         self.buckets[i] = moving;
@@ -90,10 +68,7 @@ impl<E> Queue<E> {
 
     /// The time of the next event.
     pub fn peek_time(&mut self) -> Option<Time> {
-        if !self.settle() {
-            return None;
-        }
-        self.buckets[0].first().map(|(k, _)| Time((k >> 64) as u64))
+        self.settle().then_some(Time(self.last))
     }
 
     /// Takes the next event.
@@ -101,13 +76,12 @@ impl<E> Queue<E> {
         if !self.settle() {
             return None;
         }
-        // Keys are unique (the sequence number), so bucket 0 holds exactly one.
-        let (key, slot) = self.buckets[0].pop()?;
-        self.nonempty &= !1;
+        let (time, event) = self.buckets[0].pop_front()?;
+        if self.buckets[0].is_empty() {
+            self.nonempty &= !1;
+        }
         self.len -= 1;
-        let event = self.slots[slot as usize].take()?;
-        self.free.push(slot);
-        Some((Time((key >> 64) as u64), event))
+        Some((Time(time), event))
     }
 
     /// Events waiting.
@@ -136,8 +110,8 @@ mod tests {
         let order: Vec<&str> = std::iter::from_fn(|| q.pop().map(|(_, e)| e)).collect();
         assert_eq!(order, ["a", "b", "c", "d"]);
         assert!(q.is_empty());
-        q.push(Time(2), "reuses a slot");
-        assert_eq!(q.slots.len(), 4);
+        q.push(Time(2), "late");
+        assert_eq!(q.pop(), Some((Time(5), "late")), "never runs backwards");
     }
 
     #[test]
