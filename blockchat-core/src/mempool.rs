@@ -20,12 +20,59 @@ pub enum Admitted {
     Held,
 }
 
+/// A sender's pending (arrival sequence, id) pairs in nonce order. The first is kept inline:
+/// most senders have one pending transaction at a time, and it then costs no allocation and no
+/// second read.
+#[derive(Debug, Clone, Default)]
+struct Pending {
+    // None only when `rest` is empty too.
+    first: Option<(u64, TxId)>,
+    rest: VecDeque<(u64, TxId)>,
+}
+
+impl Pending {
+    fn len(&self) -> usize {
+        usize::from(self.first.is_some()) + self.rest.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.first.is_none()
+    }
+
+    fn front(&self) -> Option<&(u64, TxId)> {
+        self.first.as_ref()
+    }
+
+    fn push_back(&mut self, entry: (u64, TxId)) {
+        if self.first.is_none() {
+            self.first = Some(entry);
+        } else {
+            self.rest.push_back(entry);
+        }
+    }
+
+    fn pop_front(&mut self) -> Option<(u64, TxId)> {
+        let front = self.first.take()?;
+        self.first = self.rest.pop_front();
+        Some(front)
+    }
+}
+
+impl IntoIterator for Pending {
+    type Item = (u64, TxId);
+    type IntoIter =
+        std::iter::Chain<std::option::IntoIter<(u64, TxId)>, std::collections::vec_deque::IntoIter<(u64, TxId)>>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.first.into_iter().chain(self.rest)
+    }
+}
+
 /// A sender's pending transactions and what they take from its committed account. Credits are
 /// not projected, so a pending sequence stays valid in any block order that keeps its nonces.
 #[derive(Debug, Clone, Default)]
 struct Sender {
-    // (arrival sequence, id) in nonce order.
-    txs: VecDeque<(u64, TxId)>,
+    txs: Pending,
     // Units the pending transactions debit.
     debit: u64,
     // The latest pending stake: (arrival sequence, new stake).
@@ -50,14 +97,14 @@ impl Sender {
         }
     }
 
-    /// Drops the oldest pending transaction (it committed).
-    fn pop_front(&mut self, tx: &Transaction) {
-        if let Some((seq, _)) = self.txs.pop_front() {
-            self.debit -= tx.kind().debit();
-            if self.last_stake.is_some_and(|(s, _)| s == seq) {
-                self.last_stake = None;
-            }
+    /// Drops the oldest pending transaction (it committed); its arrival sequence.
+    fn pop_front(&mut self, tx: &Transaction) -> Option<u64> {
+        let (seq, _) = self.txs.pop_front()?;
+        self.debit -= tx.kind().debit();
+        if self.last_stake.is_some_and(|(s, _)| s == seq) {
+            self.last_stake = None;
         }
+        Some(seq)
     }
 }
 
@@ -127,9 +174,6 @@ pub struct Mempool {
     // Lookup only; every iteration over it is summed or sorted.
     senders: FastMap<Address, Sender>,
     future: BTreeMap<(Address, u64), (Arc<Transaction>, Time)>,
-    // Emptied sender queues kept for reuse: most senders have one pending transaction at a
-    // time, so their queues come and go with every block.
-    spare: Vec<VecDeque<(u64, TxId)>>,
 }
 
 /// Slots of the table of recently queued ids.
@@ -138,9 +182,6 @@ const RECENT_SLOTS: usize = 32;
 fn slot(id: &TxId) -> usize {
     usize::from(id.0[0]) % RECENT_SLOTS
 }
-
-/// How many emptied sender queues a mempool keeps for reuse.
-const SPARE_QUEUES: usize = 256;
 
 impl Mempool {
     /// An empty mempool holding at most `limit` pending transactions and holding back nonces up
@@ -155,7 +196,6 @@ impl Mempool {
             recent: [TxId::ZERO; RECENT_SLOTS],
             senders: FastMap::default(),
             future: BTreeMap::new(),
-            spare: Vec::new(),
         }
     }
 
@@ -313,11 +353,7 @@ impl Mempool {
     fn push(&mut self, tx: Arc<Transaction>, at: Time) {
         let seq = self.next_seq;
         self.next_seq += 1;
-        let spare = &mut self.spare;
-        let sender = self
-            .senders
-            .entry(tx.sender())
-            .or_insert_with(|| Sender { txs: spare.pop().unwrap_or_default(), ..Sender::default() });
+        let sender = self.senders.entry(tx.sender()).or_default();
         sender.push(seq, &tx);
         self.by_id.insert(tx.id(), seq);
         self.recent[slot(&tx.id())] = tx.id();
@@ -351,23 +387,21 @@ impl Mempool {
         let mut recheck = Vec::new();
         for tx in included {
             let sender = tx.sender();
-            let seq = self.by_id.get(&tx.id()).copied();
-            let entry = self.senders.get_mut(&sender);
-            match (seq, entry) {
-                (Some(seq), Some(s)) if s.txs.front().is_some_and(|(q, _)| *q == seq) => {
-                    s.pop_front(tx);
+            // The sender's queue holds (sequence, id) as the id map does, so its front answers
+            // for the committed transaction without a look in the map.
+            match self.senders.get_mut(&sender) {
+                Some(s) if s.txs.front().is_some_and(|(_, id)| *id == tx.id()) => {
+                    let seq = s.pop_front(tx);
                     if s.txs.is_empty() {
-                        if let Some(gone) = self.senders.remove(&sender) {
-                            if self.spare.len() < SPARE_QUEUES {
-                                self.spare.push(gone.txs);
-                            }
-                        }
+                        self.senders.remove(&sender);
                     }
                     self.forget(&tx.id());
-                    self.queue.remove(seq);
+                    if let Some(seq) = seq {
+                        self.queue.remove(seq);
+                    }
                 }
-                (_, Some(_)) => recheck.push(sender),
-                (_, None) => {}
+                Some(_) => recheck.push(sender),
+                None => {}
             }
             if self.future.range((sender, 0)..=(sender, u64::MAX)).next().is_some() {
                 recheck.push(sender);
