@@ -82,11 +82,13 @@ impl Ledger {
         ledger
     }
 
+    #[inline]
     fn position(&self, address: &Address) -> Option<u32> {
         self.directory.positions.get(address).copied()
     }
 
     /// The account of `address`, if it exists.
+    #[inline]
     pub fn account(&self, address: &Address) -> Option<&Account> {
         self.position(address).map(|i| &self.states[i as usize])
     }
