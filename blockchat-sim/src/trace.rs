@@ -37,16 +37,6 @@ impl Trace {
     /// sender and of the ids it carries (17 bytes for the common single message).
     pub fn record_input(&mut self, at: Time, node: usize, input: &Input) {
         let start = self.buf.len();
-        // The common case, one transaction from a peer, written as one 17-byte record.
-        if let Input::Peer { from, message: PeerMessage::Transaction(tx) } = input {
-            let mut record = [4u8; 17];
-            record[..8].copy_from_slice(&at.as_nanos().to_be_bytes());
-            record[8..12].copy_from_slice(&(node as u32).to_be_bytes());
-            record[13] = from.0[0];
-            record[14..].copy_from_slice(&tx.id().0[..3]);
-            self.buf.extend_from_slice(&record);
-            return self.written(start, at, node, "transaction");
-        }
         self.buf.extend_from_slice(&at.as_nanos().to_be_bytes());
         self.buf.extend_from_slice(&(node as u32).to_be_bytes());
         let kind = match input {
