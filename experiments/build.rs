@@ -1,4 +1,4 @@
-//! Fingerprints the protocol and simulator sources, so stored runs made by other code are never
+//! Fingerprints the protocol, host and simulator sources, so stored runs made by other code are never
 //! reused.
 
 use std::path::{Path, PathBuf};
@@ -20,7 +20,7 @@ fn files(dir: &Path, out: &mut Vec<PathBuf>) {
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let mut paths = Vec::new();
-    for krate in ["blockchat-core/src", "blockchat-sim/src"] {
+    for krate in ["blockchat-core/src", "blockchat-host/src", "blockchat-sim/src"] {
         let dir = root.join(krate);
         println!("cargo:rerun-if-changed={}", dir.display());
         files(&dir, &mut paths);

@@ -9,7 +9,7 @@ use blockchat_core::ledger::Undo;
 use blockchat_core::mempool::Mempool;
 use blockchat_core::signature::SignedItem;
 use blockchat_core::{
-    Address, Block, BlockHash, Chain, ChainParams, Ed25519Check, Genesis, Lottery, SignatureCheck, Time, Transaction,
+    Address, Block, BlockHash, Chain, Ed25519Check, Genesis, Lottery, NetworkParams, SignatureCheck, Time, Transaction,
     TxKind, UNITS_PER_BCC, Wallet,
 };
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
@@ -18,12 +18,9 @@ fn wallets(n: usize) -> Vec<Wallet> {
     (0..n as u64).map(Wallet::from_seed).collect()
 }
 
-fn genesis_for(ws: &[Wallet]) -> Genesis {
-    let accounts = ws
-        .iter()
-        .map(|w| GenesisAccount { address: w.address(), balance: 1_000 * UNITS_PER_BCC, stake: 10 * UNITS_PER_BCC })
-        .collect();
-    Genesis { accounts, timestamp: Time::ZERO }
+fn genesis_for(ws: &[Wallet], capacity: usize) -> Genesis {
+    let accounts = ws.iter().map(|w| GenesisAccount { address: w.address(), stake: 10 * UNITS_PER_BCC }).collect();
+    Genesis { params: NetworkParams::new(capacity), accounts, timestamp: Time::ZERO }
 }
 
 fn signatures(c: &mut Criterion) {
@@ -62,7 +59,7 @@ fn signatures(c: &mut Criterion) {
 
 fn ledger(c: &mut Criterion) {
     let ws = wallets(100);
-    let mut ledger = genesis_for(&ws).ledger().unwrap();
+    let mut ledger = genesis_for(&ws, 1).ledger().unwrap();
     let tx = Transaction::new_signed(&ws[3], ws[7].address(), TxKind::Coins { amount: UNITS_PER_BCC }, 0);
     let mut g = c.benchmark_group("ledger");
     g.throughput(Throughput::Elements(1));
@@ -79,8 +76,8 @@ fn ledger(c: &mut Criterion) {
 /// A chain after genesis, a block of `n` transfers from `n` distinct senders, a warm key cache.
 fn block_setup(n: usize) -> (Chain, Arc<Block>, Ed25519Check) {
     let ws = wallets(n.max(2));
-    let g = genesis_for(&ws).block().unwrap();
-    let chain = Chain::new(&g, ChainParams::new(n)).unwrap();
+    let g = genesis_for(&ws, n).block().unwrap();
+    let chain = Chain::new(&g).unwrap();
     let v = chain.validator_for(0).unwrap();
     let validator = ws.iter().find(|w| w.address() == v).unwrap();
     let txs: Vec<Arc<Transaction>> = (0..n)
@@ -144,7 +141,7 @@ fn lottery(c: &mut Criterion) {
 
 fn mempool_and_codec(c: &mut Criterion) {
     let ws = wallets(10);
-    let ledger = genesis_for(&ws).ledger().unwrap();
+    let ledger = genesis_for(&ws, 1).ledger().unwrap();
     let txs: Vec<Arc<Transaction>> = (0..1_000u64)
         .map(|i| {
             let w = &ws[(i % 10) as usize];

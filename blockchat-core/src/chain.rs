@@ -7,7 +7,6 @@
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
-use std::time::Duration;
 
 use crate::FastMap;
 use crate::block::Block;
@@ -15,47 +14,12 @@ use crate::error::{BlockError, GenesisError, TxError};
 use crate::genesis::Genesis;
 use crate::ids::{Address, BlockHash};
 use crate::ledger::{Ledger, Undo};
+use crate::params::NetworkParams;
 use crate::signature::{SignatureCheck, SignedItem};
 use crate::time::Time;
 use crate::transaction::Transaction;
 use crate::wallet::Wallet;
 use crate::work::Work;
-
-/// Rules every node of one network must share.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ChainParams {
-    /// Transactions per block.
-    pub capacity: usize,
-    /// When set, blocks may hold 1..=capacity transactions and a validator mints a partial block
-    /// once its oldest pending transaction has waited this long. Off in the course.
-    pub max_block_interval: Option<Duration>,
-    /// How long the expected validator has before the next round's draw; a round-r block's
-    /// timestamp must be at least its parent's plus r round timeouts.
-    pub round_timeout: Duration,
-    /// How many blocks a reorganisation may undo; blocks deeper than this are final.
-    pub max_reorg_depth: u64,
-}
-
-impl ChainParams {
-    /// The course's rules for blocks of `capacity`: no partial blocks, 2 s rounds, 64-block
-    /// reorganisations.
-    pub fn new(capacity: usize) -> ChainParams {
-        ChainParams { capacity, max_block_interval: None, round_timeout: Duration::from_secs(2), max_reorg_depth: 64 }
-    }
-
-    /// The earliest timestamp a block of `round` may carry after a parent stamped `parent`.
-    pub fn earliest(&self, parent: Time, round: u32) -> Time {
-        parent + self.round_timeout.saturating_mul(round)
-    }
-
-    /// Fewest and most transactions a valid block holds.
-    pub fn block_size(&self) -> (usize, usize) {
-        match self.max_block_interval {
-            Some(_) => (1, self.capacity),
-            None => (self.capacity, self.capacity),
-        }
-    }
-}
 
 /// How a block changed the chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,7 +52,7 @@ type Score = (u64, Reverse<u64>, Reverse<BlockHash>);
 /// The best chain from genesis, its ledger, and recent side branches.
 #[derive(Debug, Clone)]
 pub struct Chain {
-    params: ChainParams,
+    params: NetworkParams,
     blocks: Vec<Arc<Block>>,
     // Cumulative rounds from genesis, per height.
     rounds: Vec<u64>,
@@ -101,9 +65,10 @@ pub struct Chain {
 }
 
 impl Chain {
-    /// A chain holding only `genesis`.
-    pub fn new(genesis: &Block, params: ChainParams) -> Result<Chain, GenesisError> {
-        let ledger = Genesis::from_block(genesis)?.ledger()?;
+    /// A chain holding only `genesis`; the network's parameters are the ones it records.
+    pub fn new(genesis: &Block) -> Result<Chain, GenesisError> {
+        let config = Genesis::from_block(genesis)?;
+        let (params, ledger) = (config.params, config.ledger()?);
         let genesis = Arc::new(genesis.clone());
         Ok(Chain {
             params,
@@ -117,7 +82,7 @@ impl Chain {
     }
 
     /// The shared rules.
-    pub fn params(&self) -> &ChainParams {
+    pub fn params(&self) -> &NetworkParams {
         &self.params
     }
     /// The best chain's last block.

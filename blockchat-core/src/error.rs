@@ -277,4 +277,7 @@ pub enum GenesisError {
     /// The block is not the canonical genesis block of any configuration.
     #[error("not a canonical genesis block: {0}")]
     NotCanonical(&'static str),
+    /// The network parameters are invalid, or their record in the block is.
+    #[error("invalid network parameters: {0}")]
+    Params(#[from] crate::params::ParamsError),
 }

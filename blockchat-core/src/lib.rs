@@ -14,6 +14,7 @@ pub mod lottery;
 pub mod mempool;
 pub mod message;
 pub mod node;
+pub mod params;
 pub mod signature;
 pub mod time;
 pub mod transaction;
@@ -26,7 +27,7 @@ pub(crate) type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::
 
 pub use amount::{UNITS_PER_BCC, format_bcc, parse_bcc};
 pub use block::Block;
-pub use chain::{Chain, ChainParams};
+pub use chain::Chain;
 pub use error::{BlockError, GenesisError, TxError};
 pub use genesis::Genesis;
 pub use ids::{Address, BlockHash, Signature, TxId};
@@ -34,6 +35,7 @@ pub use ledger::{Account, Ledger};
 pub use lottery::Lottery;
 pub use message::PeerMessage;
 pub use node::{Input, Node, NodeConfig, Origin, Output, Step, Timer, TxRequest};
+pub use params::{NetworkParams, ParamsError};
 pub use signature::{Ed25519Check, SignatureCheck};
 pub use time::Time;
 pub use transaction::{Transaction, TxKind};

@@ -539,7 +539,7 @@ mod tests {
     fn setup() -> (Ledger, Vec<Wallet>) {
         let wallets: Vec<Wallet> = (0..3).map(Wallet::from_seed).collect();
         let addrs: Vec<Address> = wallets.iter().map(|w| w.address()).collect();
-        (Genesis::course(&addrs, 10 * BCC).ledger().unwrap(), wallets)
+        (Genesis::course(crate::params::NetworkParams::new(1), &addrs, 10 * BCC).ledger().unwrap(), wallets)
     }
 
     fn coins(from: &Wallet, to: &Wallet, bcc: u64, nonce: u64) -> Arc<Transaction> {

@@ -1,19 +1,16 @@
 //! Attacks and failure modes found in review, kept as regression tests: each asserts what the
-//! protocol must guarantee, and each failed before its fix.
-
-mod support;
+//! protocol must guarantee, and each failed before its fix. Each feeds one node crafted inputs;
+//! the ones that need a network of nodes are in `blockchat-host/tests/regressions.rs`.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use blockchat_core::genesis::GenesisAccount;
-use blockchat_core::node::Origin;
 use blockchat_core::work::Work;
 use blockchat_core::{
-    Address, Block, BlockHash, Chain, Ed25519Check, Genesis, Input, Node, NodeConfig, Output, PeerMessage, Signature,
-    Time, Transaction, TxKind, TxRequest, UNITS_PER_BCC, Wallet,
+    Address, Block, BlockHash, Chain, Ed25519Check, Genesis, Input, NetworkParams, Node, NodeConfig, Output,
+    PeerMessage, Signature, Time, Transaction, TxKind, TxRequest, UNITS_PER_BCC, Wallet,
 };
-use support::Net;
 
 const BCC: u64 = UNITS_PER_BCC;
 
@@ -49,20 +46,21 @@ fn round_grinding_lets_one_small_staker_revert_a_confirmed_payment() {
     let w = wallets(4);
     // The attacker (w[3]) holds only 1 BCC of stake out of 301.
     let accounts = vec![
-        GenesisAccount { address: w[0].address(), balance: 1_000 * BCC, stake: 100 * BCC },
-        GenesisAccount { address: w[1].address(), balance: 1_000 * BCC, stake: 100 * BCC },
-        GenesisAccount { address: w[2].address(), balance: 1_000 * BCC, stake: 100 * BCC },
-        GenesisAccount { address: w[3].address(), balance: 1_000 * BCC, stake: BCC },
+        GenesisAccount { address: w[0].address(), stake: 100 * BCC },
+        GenesisAccount { address: w[1].address(), stake: 100 * BCC },
+        GenesisAccount { address: w[2].address(), stake: 100 * BCC },
+        GenesisAccount { address: w[3].address(), stake: BCC },
     ];
-    let genesis = Genesis { accounts, timestamp: Time::ZERO }.block().unwrap();
-    let config = NodeConfig::new(1);
+    let params = NetworkParams::new(1);
+    let genesis = Genesis { params, accounts, timestamp: Time::ZERO }.block().unwrap();
+    let config = NodeConfig::new(&params);
     let attacker = &w[3];
     let victim = w[2].address();
     // The honest node under test (w[1]).
     let mut honest = Node::new(config, w[1].clone(), &genesis, Ed25519Check::new()).unwrap();
 
     // Honest chain: the attacker's 500 BCC payment to the victim, minted by the round-0 validator.
-    let mut scratch = Chain::new(&genesis, config.params).unwrap();
+    let mut scratch = Chain::new(&genesis).unwrap();
     let payment = coins(attacker, victim, 500, 0);
     let v0 = scratch.validator_for(0).unwrap();
     let v0w = w.iter().find(|x| x.address() == v0).unwrap();
@@ -74,7 +72,7 @@ fn round_grinding_lets_one_small_staker_revert_a_confirmed_payment() {
 
     // Attacker's private branch from genesis: spends nonce 0 elsewhere, then pads, each block
     // minted at once with the first round the attacker wins (no waiting, no timeouts).
-    let mut private = Chain::new(&genesis, config.params).unwrap();
+    let mut private = Chain::new(&genesis).unwrap();
     let other = w[0].address();
     let p1 = grind(&mut private, attacker, Time::from_millis(12), &[coins(attacker, other, 500, 0)]);
     let p2 = grind(&mut private, attacker, Time::from_millis(12), &[coins(attacker, other, 1, 1)]);
@@ -94,103 +92,7 @@ fn round_grinding_lets_one_small_staker_revert_a_confirmed_payment() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// 2. The mempool admits an unstake by one of the last two stakers against the committed total
-//    stake; when the other unstake commits first, the leftover one can never apply, is never
-//    re-checked (its sender was not in the block), and freezes that sender's account.
-// ---------------------------------------------------------------------------------------------
-fn two_stakers_net(config: NodeConfig) -> Net {
-    let w = wallets(3);
-    let accounts = vec![
-        GenesisAccount { address: w[0].address(), balance: 1_000 * BCC, stake: 10 * BCC },
-        GenesisAccount { address: w[1].address(), balance: 1_000 * BCC, stake: 10 * BCC },
-        GenesisAccount { address: w[2].address(), balance: 1_000 * BCC, stake: 0 },
-    ];
-    let genesis = Genesis { accounts, timestamp: Time::ZERO }.block().unwrap();
-    Net::with_genesis(w, genesis, config)
-}
-
-#[test]
-fn a_stuck_unstake_freezes_its_sender_forever() {
-    let mut config = NodeConfig::new(1);
-    config.params.round_timeout = Duration::from_millis(100);
-    let mut net = two_stakers_net(config);
-    let unstake = TxRequest { receiver: Address::ZERO, kind: TxKind::Stake { amount: 0 } };
-    net.submit(Time::ZERO, 0, unstake.clone());
-    net.submit(Time::ZERO, 1, unstake);
-    net.run_until(Time::from_millis(50));
-    // Node 2 keeps sending; nodes 0 and 1 each send one coin transfer later.
-    for k in 0..5u64 {
-        net.submit(
-            Time::from_millis(1_000 + k),
-            2,
-            TxRequest { receiver: net.address(0), kind: TxKind::Coins { amount: BCC } },
-        );
-    }
-    net.submit(
-        Time::from_millis(1_010),
-        0,
-        TxRequest { receiver: net.address(2), kind: TxKind::Coins { amount: BCC } },
-    );
-    net.submit(
-        Time::from_millis(1_010),
-        1,
-        TxRequest { receiver: net.address(2), kind: TxKind::Coins { amount: BCC } },
-    );
-    let events = net.run_until(Time::from_secs_f(60));
-    let n0 = net.ledger_account(0).next_nonce;
-    let n1 = net.ledger_account(1).next_nonce;
-    eprintln!(
-        "events {events}, height {}, nonces {n0} {n1}, pending at node 0: {}, round {}, rejections {:?}",
-        net.nodes[0].chain().height(),
-        net.nodes[0].mempool().len(),
-        net.nodes[0].round(),
-        net.rejections
-    );
-    // Exactly one unstake can commit. The other node's later coin transfer must either commit or
-    // be reported as rejected; it must not sit forever behind an unstake that can never apply.
-    let stuck = if n0 == 1 { 1 } else { 0 };
-    let reported = net.rejections.iter().any(|r| r.node == stuck && r.origin == Origin::Local);
-    assert!(
-        net.ledger_account(stuck).next_nonce == 2 || reported,
-        "node {stuck}'s account is frozen: its unstake can never apply, was never reported, and its later transfer never commits (round counter at {})",
-        net.nodes[0].round()
-    );
-}
-
-trait Secs {
-    fn from_secs_f(s: u64) -> Time;
-}
-impl Secs for Time {
-    fn from_secs_f(s: u64) -> Time {
-        Time::from_millis(s * 1000)
-    }
-}
-
-/// With partial blocks, the same stuck unstake makes the validator re-arm its BlockInterval timer
-/// at `now` forever: virtual time stops advancing (a hot loop for a real driver).
-#[test]
-fn partial_blocks_livelock_on_a_transaction_that_cannot_apply() {
-    let mut config = NodeConfig::new(10);
-    config.params.max_block_interval = Some(Duration::from_millis(100));
-    config.params.round_timeout = Duration::from_millis(100);
-    let mut net = two_stakers_net(config);
-    let unstake = TxRequest { receiver: Address::ZERO, kind: TxKind::Stake { amount: 0 } };
-    net.submit(Time::ZERO, 0, unstake.clone());
-    net.submit(Time::ZERO, 1, unstake);
-    let mut steps = 0u64;
-    while steps < 200_000 && net.step() {
-        steps += 1;
-        if net.now > Time::from_millis(10_000) {
-            break;
-        }
-    }
-    eprintln!("after {steps} events virtual time is {:?}, height {}", net.now, net.nodes[0].chain().height());
-    assert!(steps < 200_000, "virtual time is stuck at {:?} after {steps} events", net.now);
-    net.assert_agreement(0..3);
-}
-
-// ---------------------------------------------------------------------------------------------
-// 3. After a reorganisation, a local transaction that the adopted branch COMMITTED is reported
+// 2. After a reorganisation, a local transaction that the adopted branch COMMITTED is reported
 //    as rejected (BadNonce), because `rebuild` re-admits the old queue without filtering ids
 //    of the applied blocks.
 // ---------------------------------------------------------------------------------------------
@@ -198,9 +100,8 @@ fn partial_blocks_livelock_on_a_transaction_that_cannot_apply() {
 fn a_reorg_does_not_report_a_committed_local_transaction_as_rejected() {
     let w = wallets(6);
     let addrs: Vec<Address> = w.iter().map(|x| x.address()).collect();
-    let genesis = Genesis::course(&addrs, 10 * BCC).block().unwrap();
-    let config = NodeConfig::new(1);
-    let mut scratch = Chain::new(&genesis, config.params).unwrap();
+    let genesis = Genesis::course(NetworkParams::new(1), &addrs, 10 * BCC).block().unwrap();
+    let mut scratch = Chain::new(&genesis).unwrap();
     let v0 = scratch.validator_for(0).unwrap();
     let (r1, v1) = (1..100u32).map(|r| (r, scratch.validator_for(r).unwrap())).next().unwrap();
     let wallet_of = |a: Address| w.iter().find(|x| x.address() == a).unwrap().clone();
@@ -213,7 +114,8 @@ fn a_reorg_does_not_report_a_committed_local_transaction_as_rejected() {
     let v_next = scratch.validator_for(0).unwrap();
     // The node under test: not x's sender, not the round-0 validator, not the next validator.
     let me = (0..6).find(|&i| i != s && addrs[i] != v0 && addrs[i] != v_next).unwrap();
-    let mut node = Node::new(config, w[me].clone(), &genesis, Ed25519Check::new()).unwrap();
+    let mut node =
+        Node::new(NodeConfig::new(&NetworkParams::new(1)), w[me].clone(), &genesis, Ed25519Check::new()).unwrap();
     let to = addrs[(me + 1) % 6];
     let step = node.handle(Time(1), Input::Submit(TxRequest { receiver: to, kind: TxKind::Coins { amount: BCC } }));
     let t = step.outputs.iter().find_map(|o| if let Output::TxAccepted(t) = o { Some(t.clone()) } else { None });
@@ -224,14 +126,15 @@ fn a_reorg_does_not_report_a_committed_local_transaction_as_rejected() {
     // ...then the late round-0 block holding T wins.
     let b0 = Arc::new(Block::new_signed(&wallet_of(v0), 1, Time(2), 0, genesis.hash(), vec![t.clone()]));
     let s0 = node.handle(Time(4), peer(v0, PeerMessage::Block(b0.clone())));
-    assert_eq!(node.chain().tip().hash(), b0.hash(), "the round-0 block won: {:?}", s0.outputs);
+    // (The node may then mint block 2 at once, if the lottery picks it.)
+    assert_eq!(node.chain().blocks()[1].hash(), b0.hash(), "the round-0 block won: {:?}", s0.outputs);
     let wrongly_rejected: Vec<_> =
         s0.outputs.iter().filter(|o| matches!(o, Output::TxRejected { id, .. } if *id == t.id())).collect();
     assert!(wrongly_rejected.is_empty(), "committed local tx reported as rejected: {wrongly_rejected:?}");
 }
 
 // ---------------------------------------------------------------------------------------------
-// 4. Orphans are never validated, never expire and never leave the pool unless their parent is
+// 3. Orphans are never validated, never expire and never leave the pool unless their parent is
 //    accepted: 1,024 junk blocks with random parents fill it for good, and legitimate
 //    out-of-order blocks are then dropped.
 // ---------------------------------------------------------------------------------------------
@@ -239,9 +142,8 @@ fn a_reorg_does_not_report_a_committed_local_transaction_as_rejected() {
 fn junk_orphans_fill_the_pool_for_good() {
     let w = wallets(4);
     let addrs: Vec<Address> = w.iter().map(|x| x.address()).collect();
-    let genesis = Genesis::course(&addrs, 10 * BCC).block().unwrap();
-    let config = NodeConfig::new(1);
-    let mut scratch = Chain::new(&genesis, config.params).unwrap();
+    let genesis = Genesis::course(NetworkParams::new(1), &addrs, 10 * BCC).block().unwrap();
+    let mut scratch = Chain::new(&genesis).unwrap();
     let mut blocks = Vec::new();
     for k in 0..2u64 {
         let tx = coins(&w[0], addrs[1], 1, k);
@@ -251,7 +153,8 @@ fn junk_orphans_fill_the_pool_for_good() {
     }
     let run = |junk: bool| {
         let me = (0..4).find(|&i| addrs[i] != blocks[0].validator() && addrs[i] != blocks[1].validator()).unwrap_or(3);
-        let mut node = Node::new(config, w[me].clone(), &genesis, Ed25519Check::new()).unwrap();
+        let mut node =
+            Node::new(NodeConfig::new(&NetworkParams::new(1)), w[me].clone(), &genesis, Ed25519Check::new()).unwrap();
         let attacker = Wallet::from_seed(4242);
         if junk {
             for i in 0..1_100u32 {
@@ -273,19 +176,19 @@ fn junk_orphans_fill_the_pool_for_good() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// 5. Signature skip compares id AND signature (expected to pass).
+// 4. Signature skip compares id AND signature (expected to pass).
 // ---------------------------------------------------------------------------------------------
 #[test]
 fn same_id_with_a_forged_signature_is_not_skipped() {
     let w = wallets(4);
     let addrs: Vec<Address> = w.iter().map(|x| x.address()).collect();
-    let genesis = Genesis::course(&addrs, 10 * BCC).block().unwrap();
-    let config = NodeConfig::new(1);
-    let scratch = Chain::new(&genesis, config.params).unwrap();
+    let genesis = Genesis::course(NetworkParams::new(1), &addrs, 10 * BCC).block().unwrap();
+    let scratch = Chain::new(&genesis).unwrap();
     let v0 = scratch.validator_for(0).unwrap();
     let me = (0..4).find(|&i| addrs[i] != v0).unwrap();
     let sender = (0..4).find(|&i| i != me).unwrap();
-    let mut node = Node::new(config, w[me].clone(), &genesis, Ed25519Check::new()).unwrap();
+    let mut node =
+        Node::new(NodeConfig::new(&NetworkParams::new(1)), w[me].clone(), &genesis, Ed25519Check::new()).unwrap();
     let good = coins(&w[sender], addrs[me], 1, 0);
     let _ = node.handle(Time(1), peer(addrs[sender], PeerMessage::Transaction(good.clone())));
     assert_eq!(node.mempool().len(), 1);
@@ -304,56 +207,15 @@ fn same_id_with_a_forged_signature_is_not_skipped() {
     assert_eq!(node.chain().height(), 0);
 }
 
-// ---------------------------------------------------------------------------------------------
-// 6. A node cut off while it holds transactions mints alone (rounds eventually draw it), and
-//    once its private branch is deeper than max_reorg_depth it can never rejoin.
-// ---------------------------------------------------------------------------------------------
-/// Node 3 is cut off while everyone keeps sending, mints its own branch in fallback rounds, and
-/// reconnects with a fork `depth` deep: the exchange must go quiet instead of storming.
-fn reconnect_after_deep_fork(depth: u64, rounds: u64, until_ms: u64) {
-    let mut config = NodeConfig::new(1);
-    config.params.round_timeout = Duration::from_millis(100);
-    config.params.max_reorg_depth = depth;
-    let mut net = Net::new(4, config, 10 * BCC);
-    for other in 0..3 {
-        net.cut.insert((other, 3));
-        net.cut.insert((3, other));
-    }
-    for k in 0..rounds {
-        for i in 0..4 {
-            let to = net.address((i + 1) % 4);
-            net.submit(Time::from_millis(50 * k), i, TxRequest { receiver: to, kind: TxKind::Coins { amount: BCC } });
-        }
-    }
-    net.run_until(Time::from_millis(until_ms));
-    assert!(net.nodes[3].chain().height() > depth, "the isolated branch is deeper than the window");
-    net.cut.clear();
-    let t = net.now + Duration::from_millis(10);
-    net.connect(t, 3, 0);
-    let start = net.events;
-    while net.events - start < 20_000 && net.step() {}
-    assert!(net.events - start < 20_000, "no quiet after reconnecting: 20,000 events by {:?}", net.now.since(t));
-}
-
-#[test]
-fn reconnecting_after_a_deep_fork_does_not_start_a_get_blocks_storm() {
-    reconnect_after_deep_fork(8, 40, 60_000);
-}
-
-#[test]
-fn reconnecting_after_a_deep_fork_default_depth() {
-    reconnect_after_deep_fork(64, 100, 200_000);
-}
-
 /// A peer with a smaller (local) sync_batch answers with fewer blocks than ours; we take the
 /// batch as the end of its chain and stop asking, though it is 20 blocks further ahead.
 #[test]
 fn catch_up_continues_when_a_peer_answers_with_a_smaller_batch() {
     let w = wallets(4);
     let addrs: Vec<Address> = w.iter().map(|x| x.address()).collect();
-    let genesis = Genesis::course(&addrs, 10 * BCC).block().unwrap();
-    let mut config = NodeConfig::new(1);
-    let mut scratch = Chain::new(&genesis, config.params).unwrap();
+    let genesis = Genesis::course(NetworkParams::new(1), &addrs, 10 * BCC).block().unwrap();
+    let mut config = NodeConfig::new(&NetworkParams::new(1));
+    let mut scratch = Chain::new(&genesis).unwrap();
     for k in 0..30u64 {
         let tx = coins(&w[0], addrs[1], 1, k);
         let v = scratch.validator_for(0).unwrap();
@@ -380,15 +242,15 @@ fn fuzz_node_with_structured_garbage() {
     use rand_core::{Rng, SeedableRng};
     let w = wallets(4);
     let addrs: Vec<Address> = w.iter().map(|x| x.address()).collect();
-    let genesis = Genesis::course(&addrs, 10 * BCC).block().unwrap();
     for seed in 0..4u64 {
         let mut rng = ChaCha20Rng::seed_from_u64(seed);
-        let mut config = NodeConfig::new(1 + seed as usize % 2);
+        let mut params = NetworkParams::new(1 + seed as usize % 2);
         if seed % 2 == 1 {
-            config.params.max_block_interval = Some(Duration::from_millis(5));
+            params.max_block_interval = Some(Duration::from_millis(5));
         }
-        config.params.max_reorg_depth = 3;
-        let mut node = Node::new(config, w[0].clone(), &genesis, Ed25519Check::new()).unwrap();
+        params.max_reorg_depth = 3;
+        let genesis = Genesis::course(params, &addrs, 10 * BCC).block().unwrap();
+        let mut node = Node::new(NodeConfig::new(&params), w[0].clone(), &genesis, Ed25519Check::new()).unwrap();
         let mut known: Vec<(BlockHash, u64)> = vec![(genesis.hash(), 0)];
         let mut nonces = [0u64; 4];
         let mut now = 0u64;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use blockchat_core::genesis::GenesisAccount;
 use blockchat_core::lottery::Lottery;
-use blockchat_core::{Address, Block, BlockHash, Genesis, Time, Transaction, TxKind, Wallet};
+use blockchat_core::{Address, Block, BlockHash, Genesis, NetworkParams, Time, Transaction, TxKind, Wallet};
 
 fn hex32(s: &str) -> [u8; 32] {
     let mut out = [0u8; 32];
@@ -42,9 +42,10 @@ fn computed() -> Vec<(String, String)> {
     put("stake.id", stake.id().to_hex());
 
     let genesis = Genesis {
+        params: NetworkParams::new(1),
         accounts: vec![
-            GenesisAccount { address: alice.address(), balance: 1_000_000_000, stake: 10_000_000 },
-            GenesisAccount { address: bob.address(), balance: 1_000_000_000, stake: 30_000_000 },
+            GenesisAccount { address: alice.address(), stake: 10_000_000 },
+            GenesisAccount { address: bob.address(), stake: 30_000_000 },
         ],
         timestamp: Time(0),
     };

@@ -3,16 +3,20 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use blockchat_core::params::DEFAULT_MAX_REORG_DEPTH;
 use blockchat_core::parse_bcc;
+use blockchat_host::Think;
 use clap::{Args, Parser, Subcommand};
 
-use crate::wire::DEFAULT_MAX_FRAME;
+use crate::daemon::parse_think;
+use crate::daemon::wire::DEFAULT_MAX_FRAME;
 
 fn bcc(text: &str) -> Result<u64, String> {
     parse_bcc(text).map_err(|e| e.to_string())
 }
 
-/// BlockChat: a Proof-of-Stake blockchain node, its client, and a local cluster runner.
+/// BlockChat: a Proof-of-Stake blockchain node, its client, a local cluster runner and a
+/// calibration of this machine's I/O for the simulator.
 #[derive(Debug, Parser)]
 #[command(name = "blockchat", version, args_conflicts_with_subcommands = true)]
 pub struct Cli {
@@ -34,11 +38,25 @@ pub struct NodeArgs {
     #[arg(long, value_name = "ADDR")]
     pub join: Option<String>,
     /// Nodes in the network, the bootstrap included (bootstrap only).
-    #[arg(short = 'n', long = "nodes", value_name = "N")]
+    #[arg(requires = "bootstrap", short = 'n', long = "nodes", value_name = "N")]
     pub nodes: Option<u32>,
-    /// Transactions per block (bootstrap only; others learn it from the roster).
-    #[arg(short = 'c', long = "capacity", value_name = "C")]
+    /// Transactions per block (bootstrap only; others learn the network's parameters from its
+    /// genesis).
+    #[arg(requires = "bootstrap", short = 'c', long = "capacity", value_name = "C")]
     pub capacity: Option<u32>,
+    /// With --bootstrap: a validator mints a partial block once a transaction has waited this
+    /// long (0: full blocks only, the course's rule).
+    #[arg(requires = "bootstrap", long, value_name = "MS", default_value_t = 1000)]
+    pub max_block_interval_ms: u64,
+    /// With --bootstrap: full blocks only (the course's rule; same as --max-block-interval-ms 0).
+    #[arg(requires = "bootstrap", long)]
+    pub full_blocks: bool,
+    /// With --bootstrap: blocks a reorganisation may undo.
+    #[arg(requires = "bootstrap", long, value_name = "N", default_value_t = DEFAULT_MAX_REORG_DEPTH)]
+    pub max_reorg_depth: u64,
+    /// With --bootstrap: BCC every node starts with.
+    #[arg(requires = "bootstrap", long, value_name = "BCC", value_parser = bcc, default_value = "1000")]
+    pub initial_balance: u64,
     /// This node's initial stake in BCC (decimals allowed).
     #[arg(short = 's', long = "stake", value_name = "BCC", value_parser = bcc, default_value = "10")]
     pub stake: u64,
@@ -57,9 +75,16 @@ pub struct NodeArgs {
     /// Send this many small coin transfers once the network is ready (benchmarks).
     #[arg(long, value_name = "COUNT", conflicts_with = "input")]
     pub synthetic: Option<usize>,
-    /// Submit the workload at this many transactions per second (default: as fast as accepted).
-    #[arg(long, value_name = "TX_PER_S")]
+    /// Submit the workload at this many transactions per second on average (Poisson arrivals;
+    /// default: as fast as the node takes them).
+    #[arg(long, value_name = "TX_PER_S", conflicts_with = "think_ms")]
     pub rate: Option<f64>,
+    /// Pause before each line, uniform in MIN-MAX milliseconds (the course client: 100-500).
+    #[arg(long, value_name = "MS|MIN-MAX", value_parser = parse_think)]
+    pub think_ms: Option<Think>,
+    /// Seed of the client's think times and generated transactions.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
     /// No interactive prompt (scripts and services); logs go to stderr.
     #[arg(long)]
     pub no_repl: bool,
@@ -68,7 +93,7 @@ pub struct NodeArgs {
     pub control: Option<SocketAddr>,
     /// With --bootstrap: milliseconds the network gives a silent validator before the next
     /// lottery round (a network rule, sent to every node that joins).
-    #[arg(long, value_name = "MS", default_value_t = 2000)]
+    #[arg(requires = "bootstrap", long, value_name = "MS", default_value_t = 2000)]
     pub round_timeout_ms: u64,
     /// Do not fsync the block log after each block (faster, loses the tail on power loss).
     #[arg(long)]
@@ -90,6 +115,20 @@ pub enum Sub {
     Cluster(ClusterArgs),
     /// Write generated course-format input files (seeded, deterministic).
     Inputs(InputsArgs),
+    /// Measure this machine's I/O as the daemon does it (frames over loopback TCP, block-log
+    /// appends and syncs) and print the simulator's cost model fields for it.
+    Calibrate(CalibrateArgs),
+}
+
+/// `blockchat calibrate`.
+#[derive(Debug, Args)]
+pub struct CalibrateArgs {
+    /// Where to write the block-log test file (the disk the nodes' data dirs use).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Also write the result (TOML) to this file.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 /// `blockchat client`.
@@ -133,9 +172,19 @@ pub struct ClusterArgs {
     /// Lines per generated input file.
     #[arg(long, default_value_t = 100)]
     pub lines: usize,
-    /// Seed of the generated input files.
+    /// Seed of the generated input files and the clients.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Pause before each line, uniform in MIN-MAX milliseconds (the course client: 100-500).
+    #[arg(long, value_name = "MS|MIN-MAX", value_parser = parse_think)]
+    pub think_ms: Option<Think>,
+    /// A validator mints a partial block once a transaction has waited this long (0: full
+    /// blocks only, the course's rule).
+    #[arg(long, value_name = "MS", default_value_t = 1000)]
+    pub max_block_interval_ms: u64,
+    /// Full blocks only (the course's rule; same as --max-block-interval-ms 0).
+    #[arg(long)]
+    pub full_blocks: bool,
     /// First port (every node listens on 127.0.0.k:PORT, its control on PORT+1).
     #[arg(long, default_value_t = 7000)]
     pub port: u16,
@@ -154,8 +203,10 @@ pub struct ClusterArgs {
     /// Give up after this many seconds.
     #[arg(long, default_value_t = 300)]
     pub timeout: u64,
-    /// Seconds without a new block, after the workload is submitted, that end a run.
-    #[arg(long, default_value_t = 3.0)]
+    /// Seconds without a new block, once every line is committed or given up, that end a run
+    /// (a run whose lines cannot all be sent ends after this plus two round timeouts and the
+    /// block interval without one).
+    #[arg(long, default_value_t = 1.0)]
     pub quiet: f64,
     /// Pass --no-fsync to the nodes.
     #[arg(long)]

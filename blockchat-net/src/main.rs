@@ -1,13 +1,15 @@
-//! `blockchat`: a node (`--bootstrap` / `--join`), `client`, `cluster` and `inputs`.
+//! `blockchat`: a node (`--bootstrap` / `--join`), `client`, `cluster`, `inputs` and
+//! `calibrate`.
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
+use blockchat_host::client::course;
 use blockchat_net::cli::{Cli, ClientArgs, InputsArgs, NodeArgs, Sub};
-use blockchat_net::command::{self, Command, HELP};
 use blockchat_net::control::{self, Request};
-use blockchat_net::render::render;
-use blockchat_net::{cluster, run, workload};
+use blockchat_net::prompt::command::{self, Command, HELP};
+use blockchat_net::prompt::render::render;
+use blockchat_net::{cluster, daemon};
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
@@ -21,6 +23,7 @@ fn main() -> ExitCode {
             cluster::run(&args).map_err(|e| e.to_string())
         }
         Some(Sub::Inputs(args)) => inputs(args),
+        Some(Sub::Calibrate(args)) => cluster::calibrate::run(&args).map_err(|e| e.to_string()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -64,7 +67,7 @@ fn node(args: NodeArgs) -> Result<(), String> {
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
-    runtime.block_on(run::run_node(args)).map_err(|e| e.to_string())
+    runtime.block_on(daemon::run_node(args)).map_err(|e| e.to_string())
 }
 
 fn client(args: ClientArgs) -> Result<(), String> {
@@ -101,11 +104,7 @@ fn client(args: ClientArgs) -> Result<(), String> {
 }
 
 fn inputs(args: InputsArgs) -> Result<(), String> {
-    std::fs::create_dir_all(&args.out).map_err(|e| format!("{}: {e}", args.out.display()))?;
-    for (i, text) in workload::generate_inputs(args.nodes, args.lines, args.seed).iter().enumerate() {
-        let path = args.out.join(format!("trans{i}.txt"));
-        std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
-    }
+    course::write_dir(&args.out, args.nodes, args.lines, args.seed).map_err(|e| e.to_string())?;
     println!("wrote {} files of {} lines to {}", args.nodes, args.lines, args.out.display());
     Ok(())
 }

@@ -1,11 +1,12 @@
-//! Bad command lines, input files and data dirs: a clear error naming the problem and a non-zero
-//! exit, never a panic.
+//! Bad command lines, network parameters, input files and data dirs: a clear error naming the
+//! problem and a non-zero exit, never a panic. `blockchat calibrate` prints its six fields.
 
 mod support;
 
 use std::process::Command;
+use std::time::Duration;
 
-use support::BIN;
+use support::{BIN, output_within};
 
 #[test]
 fn bad_arguments_and_files_are_explained() {
@@ -20,8 +21,8 @@ fn bad_arguments_and_files_are_explained() {
         v.iter().map(|a| a.to_string()).chain(["--listen".to_string(), "127.0.40.1:7000".to_string()]).collect()
     };
     let (e, f, g, bad, missing) = (d("e"), d("f"), d("g"), d("bad.txt"), d("missing.txt"));
-    let (a, b, c, h, badkey, badnet, nowhere) =
-        (d("a"), d("b"), d("c"), d("h"), d("badkey"), d("badnet"), d("nowhere"));
+    let (a, b, c, h, badkey, badnet, nowhere, runs) =
+        (d("a"), d("b"), d("c"), d("h"), d("badkey"), d("badnet"), d("nowhere"), d("runs"));
     let boot = |dir: &str, more: &[&str]| {
         let mut v = vec!["--bootstrap", "-n", "2", "-c", "5", "--data-dir", dir];
         v.extend_from_slice(more);
@@ -29,7 +30,7 @@ fn bad_arguments_and_files_are_explained() {
     };
     let cases: Vec<(Vec<String>, &str)> = vec![
         (l(&["--bootstrap", "-n", "2", "-c", "5"]), "--data-dir DIR is required"),
-        (l(&["--bootstrap", "-n", "2", "--data-dir", &a]), "--bootstrap needs -c C"),
+        (l(&["--bootstrap", "-n", "2", "--data-dir", &a]), "-c is required with --bootstrap"),
         (vec!["--data-dir".into(), b.clone()], "--listen ADDR is required"),
         (
             ["--data-dir", &c, "--join", "127.0.40.1:7000", "--listen", "0.0.0.0:7000"].map(String::from).to_vec(),
@@ -37,10 +38,10 @@ fn bad_arguments_and_files_are_explained() {
         ),
         (l(&["--join", "x:1", "-s", "lots"]), "'lots' is not an amount"),
         (boot(&e, &["--input", &missing]), "missing.txt"),
-        (boot(&f, &["--input", &bad]), "bad.txt line 2: 'hello' should be id<N>"),
+        (boot(&f, &["--input", &bad]), "bad.txt, line 2: 'hello' should be id<N>"),
         (boot(&badkey, &[]), "not a BlockChat key file"),
         (l(&["--data-dir", &badnet]), "network.json"),
-        (boot(&g, &["--max-frame", "10"]), "--max-frame 10 is too small"),
+        (boot(&g, &["--max-frame", "10"]), "--max-frame 10 is out of range: at least 65536"),
         (l(&["--data-dir", &h]), "give --bootstrap or --join ADDR"),
         (
             ["client", "--node", "127.0.40.1:9", "balance"].map(String::from).to_vec(),
@@ -52,20 +53,97 @@ fn bad_arguments_and_files_are_explained() {
             "more than 6 decimal places",
         ),
         (
-            ["cluster", "-n", "3", "--inputs", &nowhere, "--subnet", "41"].map(String::from).to_vec(),
-            "missing input file",
+            ["cluster", "-n", "3", "--inputs", &nowhere, "--subnet", "41", "--data-dir", &runs]
+                .map(String::from)
+                .to_vec(),
+            "nowhere/trans0.txt: cannot read",
         ),
+        (["cluster", "-n", "0", "--subnet", "41"].map(String::from).to_vec(), "-n: between 1 and 250"),
     ];
-    for (args, want) in cases {
-        let mut cmd = Command::new(BIN);
-        cmd.args(&args);
-        if args.first().is_some_and(|a| a.starts_with("--")) {
-            cmd.args(["--no-repl"]);
-        }
-        let out = cmd.output().expect("run");
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(!out.status.success(), "{args:?} succeeded");
-        assert!(stderr.contains(want), "{args:?}: expected '{want}' in:\n{stderr}");
-        assert!(!stderr.contains("panicked"), "{args:?} panicked:\n{stderr}");
+    let wrong: Vec<String> = cases.iter().filter_map(|(args, want)| explained(args, want).err()).collect();
+    assert!(wrong.is_empty(), "{}", wrong.join("\n\n"));
+}
+
+#[test]
+fn bootstrap_parameters_are_validated() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("boot").display().to_string();
+    // (flags added to `--bootstrap -n 2 -c 5`, replacing its -n or -c, and what the error says)
+    let cases: &[(&[&str], &str)] = &[
+        (&["-c", "0"], "-c 0 is out of range: between 1 and 65536 transactions"),
+        (&["-c", "100000"], "-c 100000 is out of range: between 1 and 65536 transactions"),
+        (&["-c", "x"], "invalid value 'x' for '--capacity <C>'"),
+        (&["--round-timeout-ms", "0"], "--round-timeout-ms 0 is out of range: at least 1"),
+        (&["--round-timeout-ms", "1.5"], "invalid value '1.5' for '--round-timeout-ms <MS>'"),
+        (&["--max-block-interval-ms", "soon"], "invalid value 'soon' for '--max-block-interval-ms <MS>'"),
+        (&["--max-reorg-depth", "0"], "--max-reorg-depth 0 is out of range: at least 1"),
+        (&["--initial-balance", "0"], "--initial-balance 0 is out of range: more than 0 BCC"),
+        (&["--initial-balance", "lots"], "'lots' is not an amount"),
+        (&["-n", "0"], "-n 0 is out of range: at least 1"),
+        // Parameters are the bootstrap's to choose: a joiner takes them from the genesis.
+    ];
+    let wrong: Vec<String> = cases
+        .iter()
+        .filter_map(|(flags, want)| {
+            // clap refuses a repeated flag, so the case's own -n or -c replaces the default one.
+            let mut args = vec!["--bootstrap".to_string()];
+            for (flag, default) in [("-n", "2"), ("-c", "5")] {
+                if !flags.contains(&flag) {
+                    args.extend([flag.to_string(), default.to_string()]);
+                }
+            }
+            args.extend(flags.iter().map(|f| f.to_string()));
+            args.extend(["--data-dir", &data, "--listen", "127.0.40.1:7000"].map(String::from));
+            explained(&args, want).err()
+        })
+        .collect();
+    assert!(wrong.is_empty(), "{}", wrong.join("\n\n"));
+}
+
+#[test]
+fn calibrate_prints_the_cost_model() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out_file = dir.path().join("out/io.toml");
+    let mut cmd = Command::new(BIN);
+    cmd.args(["calibrate", "--data-dir", &dir.path().display().to_string()])
+        .args(["--out", &out_file.display().to_string()]);
+    let started = std::time::Instant::now();
+    let out = output_within(cmd, Duration::from_secs(120));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    eprintln!("calibrate took {:.1} s:\n{stdout}", started.elapsed().as_secs_f64());
+    let table: toml::Table = stdout.parse().unwrap_or_else(|e| panic!("not TOML ({e}):\n{stdout}"));
+    let ns = ["frame_send_ns", "frame_receive_ns", "frame_per_kib_ns", "block_write_ns", "block_sync_ns"];
+    for field in ns {
+        assert!(table.get(field).and_then(|v| v.as_integer()).is_some_and(|v| v >= 0), "{field}:\n{stdout}");
+    }
+    assert!(table.get("block_write_ns").and_then(|v| v.as_integer()).is_some_and(|v| v > 0), "{stdout}");
+    let loopback = table.get("loopback_ms").and_then(|v| v.as_float());
+    assert!(loopback.is_some_and(|ms| (0.0..1000.0).contains(&ms)), "loopback_ms:\n{stdout}");
+    assert_eq!(table.len(), 6, "six fields:\n{stdout}");
+    assert_eq!(std::fs::read_to_string(&out_file).expect("--out file"), stdout, "--out holds what was printed");
+    // The block-log test file is removed from the data dir.
+    let left: Vec<_> = std::fs::read_dir(dir.path()).expect("dir").flatten().map(|e| e.file_name()).collect();
+    assert_eq!(left, ["out"], "left in the data dir");
+}
+
+/// Runs `blockchat args` (a node gets `--no-repl`) with a time limit; Ok when it failed with
+/// `want` in its stderr and did not panic, else what happened.
+fn explained(args: &[String], want: &str) -> Result<(), String> {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args);
+    if args.first().is_some_and(|a| a.starts_with("--")) {
+        cmd.args(["--no-repl"]);
+    }
+    let out = output_within(cmd, Duration::from_secs(20));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if out.status.success() {
+        Err(format!("{args:?} succeeded"))
+    } else if stderr.contains("panicked") {
+        Err(format!("{args:?} panicked:\n{stderr}"))
+    } else if !stderr.contains(want) {
+        Err(format!("{args:?}: expected '{want}' in:\n{stderr}"))
+    } else {
+        Ok(())
     }
 }

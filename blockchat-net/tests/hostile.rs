@@ -9,10 +9,10 @@ use std::time::Duration;
 
 use blockchat_core::{Block, PeerMessage, Signature, Transaction, TxKind, UNITS_PER_BCC, Wallet};
 use blockchat_net::control::{Recipient, Reply, Request};
-use blockchat_net::handshake;
-use blockchat_net::roster::Roster;
-use blockchat_net::storage::DataDir;
-use blockchat_net::wire::{self, Answer, Greeting, Hello, MAGIC, Opening};
+use blockchat_net::daemon::handshake;
+use blockchat_net::daemon::roster::Roster;
+use blockchat_net::daemon::storage::DataDir;
+use blockchat_net::daemon::wire::{self, Answer, Greeting, Hello, MAGIC, Opening};
 use bytes::Bytes;
 use futures::SinkExt;
 use support::{Net, serial};
@@ -57,7 +57,8 @@ fn refused(answer: Answer) -> String {
 fn hostile_peers_are_refused_and_the_node_keeps_serving() {
     let _one = serial();
     let mut net = Net::new(25, 3, 1);
-    net.start_all(|_| vec!["--round-timeout-ms".into(), "300".into()]);
+    net.params = vec!["--round-timeout-ms".into(), "300".into()];
+    net.start_all(|_| Vec::new());
     // The attacker holds node 2's key (it read the key file) and node 2 is gone.
     let dir = DataDir::open(&net.dir(2)).expect("dir");
     let (mallory, _) = dir.load_or_create_wallet().expect("key");

@@ -3,6 +3,9 @@
 
 mod support;
 
+use blockchat_core::UNITS_PER_BCC;
+use blockchat_net::cluster::ControlFailure;
+use blockchat_net::control::{ControlError, Phase, Recipient, Request};
 use rexpect::session::spawn_command;
 use support::{Net, serial};
 
@@ -10,14 +13,18 @@ use support::{Net, serial};
 fn the_prompt_sends_views_and_explains_errors() {
     let _one = serial();
     let mut net = Net::new(26, 2, 1);
+    net.params = vec!["--round-timeout-ms".into(), "300".into()];
     std::fs::create_dir_all(net.dir(0)).expect("dir");
-    let mut prompt =
-        spawn_command(net.command(0, &["--round-timeout-ms", "300"]), Some(20_000)).expect("spawn in a pty");
+    let mut prompt = spawn_command(net.command(0, &[]), Some(20_000)).expect("spawn in a pty");
     net.wait(20, "the bootstrap to listen", || net.try_status(0).map(|_| ()));
-    net.start(1, &["--round-timeout-ms", "300"]);
+    // Before the network forms, the node answers only `status`, and says where it is.
+    let early = net.ask(0, Request::Balance);
+    let want = ControlError::NotReady { phase: Phase::WaitingForJoins { missing: 1 } };
+    assert!(matches!(&early, Err(ControlFailure::Refused(e)) if *e == want), "{early:?}");
+    net.start(1, &[]);
     prompt.exp_string("Type help for the commands.").expect("banner");
     prompt.exp_string("blockchat[0]> ").expect("prompt");
-    net.wait(20, "both nodes connected", || (net.status(0).phase == "ready").then_some(()));
+    net.wait(20, "both nodes connected", || (net.status(0).phase == Phase::Ready).then_some(()));
 
     let mut say = |line: &str, want: &str| {
         prompt.send_line(line).expect("type");
@@ -45,6 +52,15 @@ fn the_prompt_sends_views_and_explains_errors() {
     let balance: f64 = line.split_whitespace().nth(1).and_then(|b| b.parse().ok()).expect("a number");
     assert!(balance >= 969.125, "{line}");
     prompt.exp_string("blockchat[0]> ").expect("prompt");
+    // The control endpoint's refusals are typed: what the prompt printed above, as data.
+    let to_nobody = net.ask(0, Request::Transfer { to: Recipient::Id(7), amount: UNITS_PER_BCC });
+    let want = ControlError::UnknownNode { id: 7, last: 1 };
+    assert!(matches!(&to_nobody, Err(ControlFailure::Refused(e)) if *e == want), "{to_nobody:?}");
+    let too_much = net.ask(0, Request::Transfer { to: Recipient::Id(1), amount: 5_000 * UNITS_PER_BCC });
+    assert!(
+        matches!(&too_much, Err(ControlFailure::Refused(ControlError::Refused { kind, .. })) if kind == "InsufficientBalance"),
+        "{too_much:?}"
+    );
     prompt.send_line("exit").expect("type");
     prompt.exp_string("bye").expect("bye");
     prompt.exp_eof().expect("the node exits");

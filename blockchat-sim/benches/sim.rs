@@ -3,7 +3,8 @@
 
 use std::hint::black_box;
 
-use blockchat_sim::scenario::{Cpu, Receivers, Scenario, Topology, Workload};
+use blockchat_host::client::synthetic::Receivers;
+use blockchat_sim::scenario::{Cpu, Scenario, Topology, Workload};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 fn course(c: &mut Criterion) {

@@ -1,25 +1,28 @@
-//! Byzantine nodes: the honest node wrapped by a small adversary that rewrites its outputs.
+//! Byzantine nodes: the honest node (its host, unchanged) wrapped by a small adversary that
+//! rewrites the effects it asks for.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use blockchat_core::{Address, Block, Node, Output, PeerMessage, Signature, Transaction, TxKind, Wallet};
+use blockchat_core::{Address, Block, Node, PeerMessage, Signature, Transaction, TxId, TxKind, Wallet};
+use blockchat_host::{Effect, Notice};
+use rustc_hash::FxHashMap;
 
 use crate::crypto::SimCheck;
 use crate::scenario::Behaviour;
 
-/// An output, possibly held back for a while.
+/// An effect, possibly held back for a while.
 #[derive(Debug)]
 pub struct Delayed {
     /// How long after the step it takes effect.
     pub after: Duration,
     /// What to do.
-    pub output: Output,
+    pub effect: Effect,
 }
 
 impl Delayed {
-    fn now(output: Output) -> Delayed {
-        Delayed { after: Duration::ZERO, output }
+    fn now(effect: Effect) -> Delayed {
+        Delayed { after: Duration::ZERO, effect }
     }
 }
 
@@ -29,14 +32,17 @@ pub struct Adversary {
     behaviour: Behaviour,
     wallet: Wallet,
     withhold_for: Duration,
-    forged: u64,
+    // Its peers in the host's order: the first half gets the originals, the rest the twins.
+    peers: Vec<Address>,
+    // Twins already made, so every peer of the second half gets the same one. Lookup only.
+    twins: FxHashMap<TxId, Arc<Transaction>>,
 }
 
 impl Adversary {
-    /// An adversary for the node owning `wallet`; withheld blocks are released after
-    /// `withhold_for`.
-    pub fn new(behaviour: Behaviour, wallet: Wallet, withhold_for: Duration) -> Adversary {
-        Adversary { behaviour, wallet, withhold_for, forged: 0 }
+    /// An adversary for the node owning `wallet` with `peers`; withheld blocks are released
+    /// after `withhold_for`.
+    pub fn new(behaviour: Behaviour, wallet: Wallet, peers: Vec<Address>, withhold_for: Duration) -> Adversary {
+        Adversary { behaviour, wallet, withhold_for, peers, twins: FxHashMap::default() }
     }
 
     /// What it does.
@@ -44,103 +50,102 @@ impl Adversary {
         self.behaviour
     }
 
-    /// Rewrites one step's outputs; `peers` are the addresses the node talks to.
-    pub fn rewrite(&mut self, node: &Node<SimCheck>, outputs: Vec<Output>, peers: &[Address]) -> Vec<Delayed> {
+    fn second_half(&self, to: &Address) -> bool {
+        self.peers.iter().position(|p| p == to).is_some_and(|i| i >= self.peers.len() / 2)
+    }
+
+    /// Rewrites one step's effects.
+    pub fn rewrite(&mut self, node: &Node<SimCheck>, effects: Vec<Effect>) -> Vec<Delayed> {
         let me = self.wallet.address();
-        let mut out = Vec::with_capacity(outputs.len());
-        for output in outputs {
-            let own_block = |b: &Block| b.validator() == me;
-            match (self.behaviour, output) {
-                (Behaviour::SilentValidator, Output::Broadcast { message: PeerMessage::Block(b), .. })
-                    if own_block(&b) => {}
-                (Behaviour::SilentValidator, Output::Send { to, message: PeerMessage::Blocks(bs) }) => {
-                    // Answer sync requests, but never with its own blocks (or what follows them).
-                    let kept: Vec<Arc<Block>> = bs.into_iter().take_while(|b| !own_block(b)).collect();
-                    if !kept.is_empty() {
-                        out.push(Delayed::now(Output::Send { to, message: PeerMessage::Blocks(kept) }));
-                    }
+        let mut out = Vec::with_capacity(effects.len());
+        let own_block = |b: &Block| b.validator() == me;
+        for effect in effects {
+            let Effect::Send { to, message } = effect else {
+                if let Effect::Notify(Notice::Committed(b)) = &effect {
+                    self.after_commit(node, b, &mut out);
                 }
-                (Behaviour::Withhold, Output::Broadcast { message: PeerMessage::Block(b), except })
-                    if own_block(&b) =>
-                {
-                    let output = Output::Broadcast { message: PeerMessage::Block(b), except };
-                    out.push(Delayed { after: self.withhold_for, output });
+                out.push(Delayed::now(effect));
+                continue;
+            };
+            let message = match (self.behaviour, message) {
+                (Behaviour::SilentValidator, PeerMessage::Block(b)) if own_block(&b) => continue,
+                // Answers sync requests, but never with its own blocks (or what follows them).
+                (Behaviour::SilentValidator, PeerMessage::Blocks(bs)) => {
+                    PeerMessage::Blocks(bs.into_iter().take_while(|b| !own_block(b)).collect())
                 }
-                (Behaviour::InvalidSignatures, Output::Broadcast { message: PeerMessage::Transaction(tx), except })
-                    if tx.sender() == me =>
-                {
+                (Behaviour::Withhold, PeerMessage::Block(b)) if own_block(&b) => {
+                    let effect = Effect::Send { to, message: PeerMessage::Block(b) };
+                    out.push(Delayed { after: self.withhold_for, effect });
+                    continue;
+                }
+                (Behaviour::InvalidSignatures, m) => self.map_own(m, |tx| {
                     let mut sig = tx.signature();
                     sig.0[0] ^= 0x01;
-                    let bad = Transaction::from_parts(tx.sender(), tx.receiver(), tx.kind().clone(), tx.nonce(), sig);
-                    let message = PeerMessage::Transaction(Arc::new(bad));
-                    out.push(Delayed::now(Output::Broadcast { message, except }));
+                    Arc::new(Transaction::from_parts(tx.sender(), tx.receiver(), tx.kind().clone(), tx.nonce(), sig))
+                }),
+                (Behaviour::DoubleSpend, m) if self.second_half(&to) => {
+                    let peers = self.peers.clone();
+                    let wallet = self.wallet.clone();
+                    let mut twins = std::mem::take(&mut self.twins);
+                    let m =
+                        self.map_own(m, |tx| twins.entry(tx.id()).or_insert_with(|| twin(&wallet, tx, &peers)).clone());
+                    self.twins = twins;
+                    m
                 }
-                (Behaviour::DoubleSpend, Output::Broadcast { message: PeerMessage::Transaction(tx), .. })
-                    if tx.sender() == me && !peers.is_empty() =>
-                {
-                    let twin = self.twin(&tx, peers);
-                    for (i, to) in peers.iter().enumerate() {
-                        let t = if i < peers.len() / 2 { tx.clone() } else { twin.clone() };
-                        out.push(Delayed::now(Output::Send { to: *to, message: PeerMessage::Transaction(t) }));
-                    }
-                }
-                (Behaviour::Equivocate, Output::Broadcast { message: PeerMessage::Block(b), .. }) if own_block(&b) => {
+                (Behaviour::Equivocate, PeerMessage::Block(b)) if own_block(&b) && self.second_half(&to) => {
                     // Both versions valid: same transactions, another timestamp, another hash.
-                    let txs = b.transactions().to_vec();
-                    let timestamp = b.timestamp() + Duration::from_nanos(1);
-                    let other = Arc::new(Block::new_signed(
+                    let other = Block::new_signed(
                         &self.wallet,
                         b.index(),
-                        timestamp,
+                        b.timestamp() + Duration::from_nanos(1),
                         b.round(),
                         b.previous_hash(),
-                        txs,
-                    ));
-                    for (i, to) in peers.iter().enumerate() {
-                        let block = if i % 2 == 0 { b.clone() } else { other.clone() };
-                        out.push(Delayed::now(Output::Send { to: *to, message: PeerMessage::Block(block) }));
-                    }
+                        b.transactions().to_vec(),
+                    );
+                    PeerMessage::Block(Arc::new(other))
                 }
-                (Behaviour::Replay, Output::Committed(b)) => {
-                    // Sends the block's transactions again, as if they were new.
-                    let txs: Vec<Arc<Transaction>> = b.transactions().to_vec();
-                    out.push(Delayed::now(Output::Committed(b)));
-                    if !txs.is_empty() {
-                        let message = PeerMessage::Transactions(txs);
-                        out.push(Delayed {
-                            after: Duration::from_millis(1),
-                            output: Output::Broadcast { message, except: None },
-                        });
-                    }
-                }
-                (Behaviour::Forge, Output::Committed(b)) => {
-                    let forged = self.forge(node, &b);
-                    out.push(Delayed::now(Output::Committed(b)));
-                    out.extend(forged.into_iter().map(|block| {
-                        Delayed::now(Output::Broadcast { message: PeerMessage::Block(block), except: None })
-                    }));
-                }
-                (_, output) => out.push(Delayed::now(output)),
-            }
+                (_, m) => m,
+            };
+            out.push(Delayed::now(Effect::Send { to, message }));
         }
         out
     }
 
-    /// A second transaction with the same nonce, paying someone else.
-    fn twin(&self, tx: &Transaction, peers: &[Address]) -> Arc<Transaction> {
-        let receiver = peers.iter().copied().find(|p| *p != tx.receiver()).unwrap_or(tx.receiver());
-        let kind = match tx.kind() {
-            TxKind::Message { text } => TxKind::Message { text: format!("{text}!") },
-            other => other.clone(),
+    /// Rewrites this node's own transactions in `message` with `f`.
+    fn map_own(&self, message: PeerMessage, mut f: impl FnMut(&Transaction) -> Arc<Transaction>) -> PeerMessage {
+        let me = self.wallet.address();
+        let mut one = |tx: Arc<Transaction>| if tx.sender() == me { f(&tx) } else { tx };
+        match message {
+            PeerMessage::Transaction(tx) => PeerMessage::Transaction(one(tx)),
+            PeerMessage::Transactions(txs) => PeerMessage::Transactions(txs.into_iter().map(one).collect()),
+            other => other,
+        }
+    }
+
+    /// Replay and forge act on each new block.
+    fn after_commit(&mut self, node: &Node<SimCheck>, block: &Arc<Block>, out: &mut Vec<Delayed>) {
+        let messages: Vec<PeerMessage> = match self.behaviour {
+            // Sends the block's transactions again, as if they were new.
+            Behaviour::Replay if !block.transactions().is_empty() => {
+                vec![PeerMessage::Transactions(block.transactions().to_vec())]
+            }
+            Behaviour::Forge => self.forge(node).into_iter().map(PeerMessage::Block).collect(),
+            _ => return,
         };
-        Arc::new(Transaction::new_signed(&self.wallet, receiver, kind, tx.nonce()))
+        let after = if self.behaviour == Behaviour::Replay { Duration::from_millis(1) } else { Duration::ZERO };
+        for message in messages {
+            for to in &self.peers {
+                out.push(Delayed { after, effect: Effect::Send { to: *to, message: message.clone() } });
+            }
+        }
     }
 
     /// Blocks at the next height that it has no right to mint: one signed as itself when it is
     /// not the chosen validator, one claiming to be the chosen validator.
-    fn forge(&mut self, node: &Node<SimCheck>, last: &Block) -> Vec<Arc<Block>> {
+    fn forge(&mut self, node: &Node<SimCheck>) -> Vec<Arc<Block>> {
         let chain = node.chain();
         let tip = chain.tip();
+        let last = tip.clone();
         let capacity = chain.params().capacity;
         // A full block, so that size is not what gives it away: pending transactions, topped up
         // with the last block's.
@@ -152,7 +157,6 @@ impl Adversary {
             .take(capacity)
             .collect();
         let mut forged = Vec::new();
-        self.forged += 1;
         let timestamp = tip.timestamp() + Duration::from_millis(1);
         let (index, parent) = (tip.index() + 1, tip.hash());
         if let Some(round) = (0..16).find(|r| chain.validator_for(*r) != Some(self.wallet.address())) {
@@ -173,4 +177,14 @@ impl Adversary {
         }
         forged
     }
+}
+
+/// A second transaction with the same nonce, paying someone else.
+fn twin(wallet: &Wallet, tx: &Transaction, peers: &[Address]) -> Arc<Transaction> {
+    let receiver = peers.iter().copied().find(|p| *p != tx.receiver()).unwrap_or(tx.receiver());
+    let kind = match tx.kind() {
+        TxKind::Message { text } => TxKind::Message { text: format!("{text}!") },
+        other => other.clone(),
+    };
+    Arc::new(Transaction::new_signed(wallet, receiver, kind, tx.nonce()))
 }

@@ -39,8 +39,9 @@ pub fn network(s: &Scenario) -> Box<dyn NetworkModel> {
 pub fn topology(s: &Scenario) -> Result<Topology, SimError> {
     match s.topology {
         TopologySpec::FullMesh => Ok(Topology::full_mesh(s.nodes)),
-        TopologySpec::Regular { k } => Topology::random_regular(s.nodes, k, &mut seed::rng(s.seed, Stream::Topology))
-            .map_err(|e| SimError::Setup(e.to_string())),
+        TopologySpec::Regular { k } => {
+            Ok(Topology::random_regular(s.nodes, k, &mut seed::rng(s.seed, Stream::Topology))?)
+        }
     }
 }
 

@@ -5,10 +5,12 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use blockchat_host::Think;
+use blockchat_host::client::course;
+use blockchat_host::client::synthetic::Receivers;
 use blockchat_sim::cpu::CostModel;
-use blockchat_sim::scenario::{Cpu, Latency, Network, Scenario, Stakes, Stop, Think, Topology, Workload};
-use blockchat_sim::seed::{self, Stream};
-use blockchat_sim::{Progress, Report, SimError, Simulation, export, say, say_raw, workload};
+use blockchat_sim::scenario::{Cpu, Latency, Network, Scenario, ScenarioError, Stakes, Stop, Topology, Workload};
+use blockchat_sim::{Progress, Report, SimError, Simulation, export, say, say_raw};
 use clap::{Args, Parser, Subcommand};
 
 /// A deterministic virtual-time simulator of BlockChat networks.
@@ -135,25 +137,22 @@ pub fn execute(cli: Cli) -> Result<(), SimError> {
     match cli.command {
         Command::Run(args) => run(*args),
         Command::GenInputs { nodes, lines, seed: s, out } => {
-            if nodes < 2 {
-                return Err(invalid("gen-inputs needs at least 2 nodes"));
-            }
-            workload::course::write_dir(&out, nodes, lines, &mut seed::rng(s, Stream::Workload))?;
+            course::write_dir(&out, nodes, lines, s)?;
             say!("wrote {nodes} files of {lines} lines to {}", out.display());
             Ok(())
         }
         Command::Calibrate => {
             let m = CostModel::calibrate();
             say!("# measured on this machine; paste into a scenario\n[cpu]\nmodel = \"custom\"");
-            say_raw!("{}", toml::to_string(&m).map_err(|e| SimError::Output(e.to_string()))?);
+            say_raw!("{}", toml::to_string(&m)?);
             Ok(())
         }
         Command::Bench { only } => crate::cli::bench(only.as_deref()),
     }
 }
 
-fn invalid(msg: &str) -> SimError {
-    SimError::Scenario(blockchat_sim::scenario::ScenarioError::Invalid(msg.to_string()))
+fn flag(flag: &'static str, value: &str, expected: &'static str) -> SimError {
+    SimError::Scenario(ScenarioError::Flag { flag, value: value.to_string(), expected })
 }
 
 /// The scenario named by the file and flags.
@@ -173,7 +172,7 @@ fn scenario_of(a: &RunArgs) -> Result<Scenario, SimError> {
     }
     if let Some(text) = &a.stake {
         let values: Result<Vec<u64>, _> = text.split(',').map(|v| v.trim().parse::<u64>()).collect();
-        let values = values.map_err(|_| invalid(&format!("--stake '{text}' is not whole BCC like 10 or 100,10,10")))?;
+        let values = values.map_err(|_| flag("--stake", text, "whole BCC like 10 or 100,10,10"))?;
         s.stake = if values.len() == 1 { Stakes::Uniform(values[0]) } else { Stakes::PerNode(values) };
     }
     if a.inputs.is_some() || a.lines.is_some() || a.think_ms.is_some() {
@@ -197,7 +196,7 @@ fn scenario_of(a: &RunArgs) -> Result<Scenario, SimError> {
             coin_fraction: 0.5,
             amount_units: [1_000, 100_000],
             message_chars: [1, 3],
-            receivers: blockchat_sim::scenario::Receivers::Uniform,
+            receivers: Receivers::Uniform,
         };
     }
     if let Some(n) = &a.network {
@@ -208,7 +207,7 @@ fn scenario_of(a: &RunArgs) -> Result<Scenario, SimError> {
             "full" => Topology::FullMesh,
             other => match other.strip_prefix("regular:").and_then(|k| k.parse().ok()) {
                 Some(k) => Topology::Regular { k },
-                None => return Err(invalid(&format!("--topology '{t}': use full or regular:K"))),
+                None => return Err(flag("--topology", t, "full or regular:K")),
             },
         };
     }
@@ -216,7 +215,7 @@ fn scenario_of(a: &RunArgs) -> Result<Scenario, SimError> {
         s.cpu = match c.as_str() {
             "calibrated" => Cpu::Calibrated,
             "zero" => Cpu::Zero,
-            _ => return Err(invalid(&format!("--cpu '{c}': use calibrated or zero"))),
+            _ => return Err(flag("--cpu", c, "calibrated or zero")),
         };
     }
     s.real_crypto |= a.real_crypto;
@@ -234,7 +233,7 @@ fn scenario_of(a: &RunArgs) -> Result<Scenario, SimError> {
 }
 
 fn parse_think(t: &str) -> Result<Think, SimError> {
-    let bad = || invalid(&format!("--think-ms '{t}': use MS or MIN-MAX, like 100-500"));
+    let bad = || flag("--think-ms", t, "MS or MIN-MAX, like 100-500 (0 for none)");
     let (lo, hi) = t.split_once('-').unwrap_or((t, t));
     let lo: f64 = lo.trim().parse().map_err(|_| bad())?;
     let hi: f64 = hi.trim().parse().map_err(|_| bad())?;
@@ -242,11 +241,7 @@ fn parse_think(t: &str) -> Result<Think, SimError> {
 }
 
 fn parse_network(n: &str) -> Result<Network, SimError> {
-    let bad = || {
-        invalid(&format!(
-            "--network '{n}': use ideal, lan, wan, constant:MS, uniform:MIN:MAX or lognormal:MEDIAN:SIGMA"
-        ))
-    };
+    let bad = || flag("--network", n, "ideal, lan, wan, constant:MS, uniform:MIN:MAX or lognormal:MEDIAN:SIGMA");
     let parts: Vec<&str> = n.split(':').collect();
     let num = |i: usize| parts.get(i).and_then(|p| p.parse::<f64>().ok()).ok_or_else(bad);
     let latency = match parts[0] {
@@ -262,7 +257,7 @@ fn parse_network(n: &str) -> Result<Network, SimError> {
 }
 
 fn parse_until(u: &str) -> Result<Stop, SimError> {
-    let bad = || invalid(&format!("--until '{u}': use committed, time:SECONDS or blocks:COUNT"));
+    let bad = || flag("--until", u, "committed, time:SECONDS or blocks:COUNT");
     match u.split_once(':') {
         None if u == "committed" => Ok(Stop::Committed),
         Some(("time", v)) => Ok(Stop::Time { seconds: v.parse().map_err(|_| bad())? }),
@@ -310,12 +305,11 @@ fn run(a: RunArgs) -> Result<(), SimError> {
     if a.check_determinism {
         let again = run_once(&s, None)?;
         if again.fingerprint() != report.fingerprint() || again.csv_row() != report.csv_row() {
-            return Err(SimError::Output(format!(
-                "DETERMINISM CHECK FAILED: fingerprint {} then {}; seed {}",
-                report.fingerprint(),
-                again.fingerprint(),
-                s.seed
-            )));
+            return Err(SimError::Determinism {
+                seed: s.seed,
+                first: report.fingerprint(),
+                second: again.fingerprint(),
+            });
         }
         say!("determinism check: two runs gave fingerprint {} and identical CSV rows", report.fingerprint());
     }
@@ -326,24 +320,24 @@ fn run(a: RunArgs) -> Result<(), SimError> {
         append_csv(p, &Report::BLOCKS_CSV_COLUMNS, &report.blocks_csv_rows())?;
     }
     if let Some(p) = &a.export_chain {
-        export::write_chain(&report, p).map_err(|e| SimError::Output(format!("{}: {e}", p.display())))?;
+        export::write_chain(&report, p).map_err(|source| SimError::Output { path: Some(p.clone()), source })?;
     }
     Ok(())
 }
 
 /// Appends `rows` to the CSV file at `path`, writing the header first if the file is new.
 pub fn append_csv(path: &Path, header: &[&str], rows: &[Vec<String>]) -> Result<(), SimError> {
-    let fail = |e: &dyn std::fmt::Display| SimError::Output(format!("{}: {e}", path.display()));
+    let fail = |source: std::io::Error| SimError::Output { path: Some(path.to_path_buf()), source };
     let fresh = std::fs::metadata(path).map(|m| m.len() == 0).unwrap_or(true);
-    let file = OpenOptions::new().create(true).append(true).open(path).map_err(|e| fail(&e))?;
+    let file = OpenOptions::new().create(true).append(true).open(path).map_err(fail)?;
     let mut w = csv::Writer::from_writer(file);
     if fresh {
-        w.write_record(header).map_err(|e| fail(&e))?;
+        w.write_record(header).map_err(|e| fail(e.into()))?;
     }
     for r in rows {
-        w.write_record(r).map_err(|e| fail(&e))?;
+        w.write_record(r).map_err(|e| fail(e.into()))?;
     }
-    w.flush().map_err(|e| fail(&e))
+    w.flush().map_err(fail)
 }
 
 /// The documented performance scenarios.
@@ -360,7 +354,7 @@ fn bench(only: Option<&str>) -> Result<(), SimError> {
             coin_fraction: 0.5,
             amount_units: [1_000, 100_000],
             message_chars: [1, 3],
-            receivers: blockchat_sim::scenario::Receivers::Uniform,
+            receivers: Receivers::Uniform,
         },
         ..Scenario::default()
     };

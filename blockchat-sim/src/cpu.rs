@@ -1,9 +1,10 @@
-//! The CPU model: what each costly step of a node takes in virtual time.
+//! The CPU model: what each costly step of a node takes in virtual time, and the machine the
+//! nodes run on (a core each, or a few cores they share, as a local cluster does).
 
 use std::time::{Duration, Instant};
 
 use blockchat_core::signature::SignedItem;
-use blockchat_core::{Ed25519Check, SignatureCheck, Transaction, TxKind, Wallet, Work};
+use blockchat_core::{Ed25519Check, SignatureCheck, Time, Transaction, TxKind, Wallet, Work};
 use serde::{Deserialize, Serialize};
 
 /// Virtual nanoseconds per operation. Defaults are the medians measured by
@@ -28,6 +29,16 @@ pub struct CostModel {
     pub receive_per_kib_ns: u64,
     /// Fixed cost of handling any input.
     pub per_input_ns: u64,
+    /// Writing one frame to a socket (the writer: encoding, the system call).
+    pub frame_send_ns: u64,
+    /// Reading one frame from a socket (the reader: the system call, decoding, queueing).
+    pub frame_receive_ns: u64,
+    /// Moving a frame's bytes through both ends' kernels, per KiB.
+    pub frame_per_kib_ns: u64,
+    /// Appending one block to the block log (the write call).
+    pub block_write_ns: u64,
+    /// Syncing the block log after a block: the node's loop waits, no core is busy.
+    pub block_sync_ns: u64,
 }
 
 impl Default for CostModel {
@@ -47,6 +58,11 @@ impl CostModel {
         hash_per_kib_ns: 570,
         receive_per_kib_ns: 1_600,
         per_input_ns: 500,
+        frame_send_ns: 0,
+        frame_receive_ns: 0,
+        frame_per_kib_ns: 0,
+        block_write_ns: 0,
+        block_sync_ns: 0,
     };
 
     /// Everything free: nodes react instantly.
@@ -59,22 +75,12 @@ impl CostModel {
         hash_per_kib_ns: 0,
         receive_per_kib_ns: 0,
         per_input_ns: 0,
+        frame_send_ns: 0,
+        frame_receive_ns: 0,
+        frame_per_kib_ns: 0,
+        block_write_ns: 0,
+        block_sync_ns: 0,
     };
-
-    /// Every cost times `num / den`, rounded up (nodes sharing fewer cores than they are).
-    pub fn scaled(self, num: u64, den: u64) -> CostModel {
-        let f = |x: u64| (x * num).div_ceil(den.max(1));
-        CostModel {
-            sign_ns: f(self.sign_ns),
-            verify_ns: f(self.verify_ns),
-            batch_verify_ns: f(self.batch_verify_ns),
-            batch_base_ns: f(self.batch_base_ns),
-            apply_ns: f(self.apply_ns),
-            hash_per_kib_ns: f(self.hash_per_kib_ns),
-            receive_per_kib_ns: f(self.receive_per_kib_ns),
-            per_input_ns: f(self.per_input_ns),
-        }
-    }
 
     /// Virtual time to handle one input of `received_bytes` that performed `work`.
     pub fn cost(&self, work: &Work, received_bytes: usize) -> Duration {
@@ -87,6 +93,16 @@ impl CostModel {
             + work.hashed_bytes * self.hash_per_kib_ns / 1024
             + received_bytes as u64 * self.receive_per_kib_ns / 1024;
         Duration::from_nanos(ns)
+    }
+
+    /// CPU time a writer spends on one frame of `bytes`.
+    pub fn send(&self, bytes: usize) -> Duration {
+        Duration::from_nanos(self.frame_send_ns + bytes as u64 * self.frame_per_kib_ns / 2048)
+    }
+
+    /// CPU time a reader spends on one frame of `bytes`.
+    pub fn receive(&self, bytes: usize) -> Duration {
+        Duration::from_nanos(self.frame_receive_ns + bytes as u64 * self.frame_per_kib_ns / 2048)
     }
 
     /// Measures this machine: the median of several short timing rounds per operation.
@@ -116,6 +132,47 @@ impl CostModel {
         }) * 1024
             / encoded[0].len() as u64;
         CostModel { sign_ns, verify_ns, batch_verify_ns, receive_per_kib_ns, hash_per_kib_ns, ..CostModel::CALIBRATED }
+    }
+}
+
+/// The cores the nodes run on: unlimited (a machine each), or a few shared by every node's
+/// loop, readers and writers (a local cluster); a step waits for the first free core.
+#[derive(Debug, Clone)]
+pub struct Machine {
+    // When each shared core is next free; empty when every node has its own.
+    free_at: Vec<Time>,
+}
+
+impl Machine {
+    /// A machine each (`None`) or `cores` shared cores.
+    pub fn new(cores: Option<usize>) -> Machine {
+        Machine { free_at: vec![Time::ZERO; cores.unwrap_or(0)] }
+    }
+
+    /// Runs `work` of CPU time that is ready at `ready`; returns when it is done.
+    pub fn run(&mut self, ready: Time, work: Duration) -> Time {
+        if work.is_zero() {
+            return ready;
+        }
+        let start = self.start(ready);
+        self.finish(start, work)
+    }
+
+    /// When a step ready at `ready` can start: at once, or when the first core frees up.
+    pub fn start(&self, ready: Time) -> Time {
+        self.free_at.iter().min().map_or(ready, |free| ready.max(*free))
+    }
+
+    /// Books the first free core from `start` (as [`Machine::start`] gave it) for `work`;
+    /// returns when it is done.
+    pub fn finish(&mut self, start: Time, work: Duration) -> Time {
+        let done = start + work;
+        if let Some(k) = self.free_at.iter().enumerate().min_by_key(|(k, t)| (**t, *k)).map(|(k, _)| k) {
+            if !work.is_zero() {
+                self.free_at[k] = done;
+            }
+        }
+        done
     }
 }
 
@@ -152,5 +209,17 @@ mod tests {
             + m.receive_per_kib_ns;
         assert_eq!(m.cost(&work, 1024), Duration::from_nanos(want));
         assert_eq!(CostModel::ZERO.cost(&work, 1 << 20), Duration::ZERO);
+    }
+
+    #[test]
+    fn shared_cores_queue_work_and_own_cores_do_not() {
+        let ms = Duration::from_millis;
+        let mut own = Machine::new(None);
+        assert_eq!(own.run(Time::from_millis(1), ms(5)), Time::from_millis(6));
+        assert_eq!(own.run(Time::from_millis(1), ms(5)), Time::from_millis(6));
+        let mut two = Machine::new(Some(2));
+        let done: Vec<Time> = (0..3).map(|_| two.run(Time::from_millis(1), ms(5))).collect();
+        assert_eq!(done, vec![Time::from_millis(6), Time::from_millis(6), Time::from_millis(11)]);
+        assert_eq!(two.run(Time::from_millis(20), ms(1)), Time::from_millis(21));
     }
 }

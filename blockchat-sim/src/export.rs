@@ -17,19 +17,21 @@ struct ChainFile<'a> {
     max_block_interval_ns: Option<u64>,
     round_timeout_ns: u64,
     max_reorg_depth: u64,
+    initial_balance: u64,
     genesis: &'a Genesis,
     blocks: &'a [Arc<Block>],
 }
 
 /// The JSON text of `report`'s final chain.
 pub fn chain_json(report: &Report) -> String {
-    let params = report.scenario.chain_params();
+    let params = report.genesis.params;
     let file = ChainFile {
-        format: "blockchat-chain-v1",
+        format: "blockchat-chain-v2",
         capacity: params.capacity,
         max_block_interval_ns: params.max_block_interval.map(|d| d.as_nanos() as u64),
         round_timeout_ns: params.round_timeout.as_nanos() as u64,
         max_reorg_depth: params.max_reorg_depth,
+        initial_balance: params.initial_balance,
         genesis: &report.genesis,
         blocks: &report.chain,
     };

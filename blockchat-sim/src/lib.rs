@@ -14,7 +14,6 @@ pub mod network;
 pub mod queue;
 pub mod report;
 pub mod scenario;
-pub mod seed;
 pub mod topology;
 pub mod trace;
 pub mod workload;
@@ -43,6 +42,9 @@ pub use engine::{Progress, Simulation};
 pub use report::Report;
 pub use scenario::Scenario;
 
+/// The seed streams, shared with the host (course inputs, clients) and kept here by name.
+pub use blockchat_host::seed;
+
 /// Why a simulation could not run.
 #[derive(Debug, Error)]
 pub enum SimError {
@@ -51,13 +53,40 @@ pub enum SimError {
     Scenario(#[from] scenario::ScenarioError),
     /// The workload's input files are unusable.
     #[error(transparent)]
-    Inputs(#[from] workload::course::InputError),
-    /// Nodes, genesis or overlay could not be built.
-    #[error("cannot set up the simulation: {0}")]
-    Setup(String),
+    Inputs(#[from] blockchat_host::client::course::CourseError),
+    /// A node's client cannot send its plan.
+    #[error("cannot set up a client: {0}")]
+    Client(#[from] blockchat_host::client::ClientError),
+    /// The genesis block cannot be built.
+    #[error("cannot build the genesis block: {0}")]
+    Genesis(#[from] blockchat_core::GenesisError),
+    /// A node cannot be created.
+    #[error("cannot create a node: {0}")]
+    Node(#[from] blockchat_core::node::NodeError),
+    /// The overlay cannot be drawn.
+    #[error("cannot draw the overlay: {0}")]
+    Topology(#[from] topology::TopologyError),
     /// An output file could not be written.
-    #[error("cannot write output: {0}")]
-    Output(String),
+    #[error("cannot write {}: {source}", path.as_ref().map_or("output".to_string(), |p| p.display().to_string()))]
+    Output {
+        /// The file, when there is one.
+        path: Option<std::path::PathBuf>,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A value could not be turned into text (TOML for a cost model).
+    #[error("cannot write the cost model as TOML: {0}")]
+    Toml(#[from] toml::ser::Error),
+    /// Two runs of one scenario differed.
+    #[error("DETERMINISM CHECK FAILED: fingerprint {first} then {second}; seed {seed}")]
+    Determinism {
+        /// The seed.
+        seed: u64,
+        /// The first run's fingerprint.
+        first: String,
+        /// The second's.
+        second: String,
+    },
 }
 
 /// Runs `scenario` to its end and reports.

@@ -4,11 +4,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use blockchat_core::error::{BlockError, TxError};
-use blockchat_core::{Block, BlockHash, PeerMessage, Time, TxId};
+use blockchat_core::{Address, Block, BlockHash, PeerMessage, Time, TxId};
+use blockchat_host::{ClientStatus, Notice};
 use rustc_hash::{FxHashMap, FxHashSet};
-
-use crate::network::NodeId;
 
 /// Names of message kinds, in the order of [`Collector::messages`].
 pub const MESSAGE_KINDS: [&str; 5] = ["transaction", "transactions", "block", "blocks", "get_blocks"];
@@ -16,17 +14,11 @@ pub const MESSAGE_KINDS: [&str; 5] = ["transaction", "transactions", "block", "b
 /// Tallies gathered while the simulation runs.
 #[derive(Debug, Default)]
 pub struct Collector {
-    /// First submission (accepted or not).
+    /// First line accepted (when throughput is measured from).
     pub first_submission: Option<Time>,
-    /// Submissions accepted into the submitter's mempool.
-    pub accepted: u64,
-    /// Submissions refused at once.
-    pub refused: u64,
-    /// Submissions resolved: committed at the submitter, refused, or dropped later.
-    pub resolved: u64,
-    /// Submissions skipped because their node was down.
-    pub lost_to_crash: u64,
-    /// Local rejections (at submission or dropped later), by reason.
+    /// Lines that had to wait for funds or room, by reason (each time they were refused).
+    pub waited: BTreeMap<&'static str, u64>,
+    /// Lines given up, by reason.
     pub rejected: BTreeMap<&'static str, u64>,
     /// Rejections of transactions received from peers, by reason.
     pub peer_rejected: BTreeMap<&'static str, u64>,
@@ -36,80 +28,52 @@ pub struct Collector {
     pub messages: [(u64, u64); 5],
     /// Messages lost (partition, loss, down receiver).
     pub messages_lost: u64,
+    /// Copies of pending transactions received (skipped at the cost of reading them).
+    pub duplicates: u64,
     /// Reorganisations at honest nodes.
     pub reorgs: u64,
     /// Blocks reverted by them.
     pub reverted_blocks: u64,
     // Lookup only; iteration order never reaches a result.
-    pending: FxHashMap<TxId, NodeId>,
     submitted_at: FxHashMap<TxId, Time>,
     committed_at: FxHashMap<TxId, Time>,
+    // The (sender, nonce) slot of every line's transaction, and the lines accepted and then
+    // given up: a twin on the same nonce may have committed instead (a double spender's).
+    slots: FxHashMap<TxId, (Address, u64)>,
+    dropped: Vec<TxId>,
     // Every block some honest node committed.
     seen_blocks: FxHashSet<BlockHash>,
 }
 
 impl Collector {
-    /// A local submission reached the mempool at `now`.
-    pub fn accepted(&mut self, node: NodeId, id: TxId, now: Time) {
-        self.first_submission.get_or_insert(now);
-        self.accepted += 1;
-        self.pending.insert(id, node);
-        self.submitted_at.insert(id, now);
-    }
-
-    /// A local transaction was refused or dropped.
-    pub fn rejected(&mut self, id: TxId, error: &TxError, now: Time) {
-        if self.committed_at.contains_key(&id) && !self.pending.contains_key(&id) {
-            return;
-        }
-        if self.pending.remove(&id).is_none() {
-            self.first_submission.get_or_insert(now);
-            self.refused += 1;
-        }
-        self.resolved += 1;
-        *self.rejected.entry(error.name()).or_default() += 1;
-    }
-
-    /// A transaction received from a peer was refused.
-    pub fn peer_rejected(&mut self, error: &TxError) {
-        *self.peer_rejected.entry(error.name()).or_default() += 1;
-    }
-
-    /// A block was refused.
-    pub fn block_rejected(&mut self, error: &BlockError) {
-        *self.blocks_rejected.entry(error.name()).or_default() += 1;
-    }
-
-    /// Node `node` committed `block` at `now`; `own` tells which transactions it sent. Only
-    /// honest nodes' blocks count towards forks.
-    pub fn committed(
-        &mut self,
-        node: NodeId,
-        block: &Arc<Block>,
-        now: Time,
-        honest: bool,
-        own: impl Fn(&blockchat_core::Transaction) -> bool,
-    ) {
-        if honest {
-            self.seen_blocks.insert(block.hash());
-        }
-        for tx in block.transactions() {
-            if own(tx) && self.pending.get(&tx.id()) == Some(&node) {
-                self.pending.remove(&tx.id());
-                self.committed_at.insert(tx.id(), now);
-                self.resolved += 1;
+    /// A host's notice, at `now`.
+    pub fn notice(&mut self, notice: &Notice, now: Time) {
+        match notice {
+            Notice::LineSubmitted { tx, .. } => {
+                self.first_submission.get_or_insert(now);
+                self.submitted_at.entry(tx.id()).or_insert(now);
+                self.slots.insert(tx.id(), (tx.sender(), tx.nonce()));
             }
+            Notice::LineWaiting { error, .. } => *self.waited.entry(error.name()).or_default() += 1,
+            Notice::LineCommitted { id, .. } => {
+                self.committed_at.entry(*id).or_insert(now);
+            }
+            Notice::LineFailed { id, error, .. } => {
+                *self.rejected.entry(error.name()).or_default() += 1;
+                if let Some(id) = id {
+                    self.dropped.push(*id);
+                }
+            }
+            Notice::LineLost { .. } => {}
+            Notice::PeerTxRejected { error, .. } => *self.peer_rejected.entry(error.name()).or_default() += 1,
+            Notice::BlockRejected { error, .. } => *self.blocks_rejected.entry(error.name()).or_default() += 1,
+            Notice::Committed(_) | Notice::Reverted(_) | Notice::Ready | Notice::OwnTxDropped { .. } => {}
         }
     }
 
-    /// Node `node` crashed: its pending submissions are lost with its mempool. Returns how many.
-    pub fn lose_pending(&mut self, node: NodeId) -> u64 {
-        let before = self.pending.len();
-        self.pending.retain(|_, n| *n != node);
-        let lost = (before - self.pending.len()) as u64;
-        self.lost_to_crash += lost;
-        self.resolved += lost;
-        lost
+    /// An honest node committed `block`.
+    pub fn committed_block(&mut self, block: &Arc<Block>) {
+        self.seen_blocks.insert(block.hash());
     }
 
     /// A message of `bytes` was sent.
@@ -130,22 +94,18 @@ impl Collector {
         MESSAGE_KINDS.iter().zip(self.messages).filter(|(_, m)| m.0 > 0).map(|(k, m)| (*k, m)).collect()
     }
 
-    /// Submissions made (accepted or refused at once).
-    pub fn submitted(&self) -> u64 {
-        self.accepted + self.refused
-    }
-
-    /// Summarises the run against the reference node's final chain.
-    pub fn summarise(&self, chain: &[Arc<Block>], end: Time) -> Summary {
+    /// Summarises the run against the reference node's final chain and every client's status
+    /// (`clients`: lines planned, accepted, pending, not yet sent).
+    pub fn summarise(&self, chain: &[Arc<Block>], clients: &[ClientStatus], end: Time) -> Summary {
         let mut latencies: Vec<Duration> = Vec::new();
         let mut committed = 0u64;
+        let mut filled: FxHashSet<(Address, u64)> = FxHashSet::default();
         for b in chain.iter().skip(1) {
             for tx in b.transactions() {
-                if let Some(&at) = self.submitted_at.get(&tx.id()) {
-                    committed += 1;
-                    if let Some(&done) = self.committed_at.get(&tx.id()) {
-                        latencies.push(done.since(at));
-                    }
+                committed += 1;
+                filled.insert((tx.sender(), tx.nonce()));
+                if let (Some(&at), Some(&done)) = (self.submitted_at.get(&tx.id()), self.committed_at.get(&tx.id())) {
+                    latencies.push(done.since(at));
                 }
             }
         }
@@ -156,16 +116,24 @@ impl Collector {
         let span = last.since(start);
         let final_hashes: FxHashSet<BlockHash> = chain.iter().map(|b| b.hash()).collect();
         let forks = self.seen_blocks.iter().filter(|h| !final_hashes.contains(h)).count() as u64;
+        // A line dropped because another transaction took its nonce on the chain is committed
+        // in effect (the chain counts the twin), not rejected.
+        let replaced = self.dropped.iter().filter(|id| self.slots.get(id).is_some_and(|s| filled.contains(s))).count();
+        let failed: u64 = clients.iter().map(|c| c.failed as u64).sum::<u64>() - replaced as u64;
+        let sum = |f: fn(&ClientStatus) -> usize| clients.iter().map(|c| f(c) as u64).sum::<u64>();
         Summary {
-            submitted: self.submitted(),
+            planned: sum(|c| c.total),
+            submitted: sum(|c| c.submitted),
             committed,
-            rejected: self.rejected.values().sum(),
-            pending: self.pending.len() as u64,
-            lost_to_crash: self.lost_to_crash,
+            rejected: failed,
+            pending: sum(|c| c.pending),
+            unsent: sum(|c| c.unsent),
+            lost_to_crash: sum(|c| c.lost),
             throughput: if span.is_zero() { 0.0 } else { committed as f64 / span.as_secs_f64() },
             block_time_mean: mean(&intervals),
             block_time_p50: percentile(&intervals, 50),
             block_time_p99: percentile(&intervals, 99),
+            block_time_max: intervals.iter().max().copied().unwrap_or_default(),
             latency_p50: percentile(&latencies, 50),
             latency_p99: percentile(&latencies, 99),
             blocks: chain.len() as u64 - 1,
@@ -182,15 +150,20 @@ impl Collector {
 /// The headline numbers of one run. Every field is a pure function of the seed and scenario.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Summary {
-    /// Submissions made.
+    /// Lines the clients planned to send.
+    pub planned: u64,
+    /// Lines accepted into their node's mempool at least once.
     pub submitted: u64,
-    /// Submissions on the final chain.
+    /// Transactions on the final chain (every one is some client's line, or a Byzantine
+    /// node's twin of one).
     pub committed: u64,
-    /// Submissions refused or dropped.
+    /// Lines given up (refused for a reason waiting cannot cure).
     pub rejected: u64,
-    /// Submissions still pending at the end.
+    /// Lines still in a mempool at the end.
     pub pending: u64,
-    /// Submissions skipped while their node was down.
+    /// Lines never sent: their sender could never afford them (or the run stopped first).
+    pub unsent: u64,
+    /// Lines lost with a crashed node's mempool.
     pub lost_to_crash: u64,
     /// Committed transactions per virtual second, first submission to last block.
     pub throughput: f64,
@@ -200,6 +173,8 @@ pub struct Summary {
     pub block_time_p50: Duration,
     /// 99th-percentile interval.
     pub block_time_p99: Duration,
+    /// Longest interval.
+    pub block_time_max: Duration,
     /// Median submission-to-commit latency at the submitter.
     pub latency_p50: Duration,
     /// 99th-percentile latency.

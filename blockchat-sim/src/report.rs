@@ -6,13 +6,29 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
 
-use blockchat_core::{Account, Address, Block, BlockHash, Genesis, Node, Time, format_bcc};
+use blockchat_core::error::TxError;
+use blockchat_core::{Account, Address, Block, BlockHash, Genesis, Time, format_bcc};
+use blockchat_host::{ClientStatus, Host, Plan};
 use sha2::{Digest, Sha256};
 
 use crate::build::{network_label, topology_label};
 use crate::crypto::SimCheck;
 use crate::metrics::{Collector, Summary};
 use crate::scenario::{Scenario, Workload};
+use crate::workload::label as workload_label;
+
+/// A line of an honest node that never committed, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unfinished {
+    /// The node.
+    pub node: usize,
+    /// The line's number in its file (1-based), or its position in a generated plan.
+    pub number: usize,
+    /// The message, for course lines.
+    pub text: Option<String>,
+    /// Why the node could not send it (the refusal of the line it waits on), if it waits.
+    pub waiting: Option<TxError>,
+}
 
 /// One node's stake, share, blocks validated and final balance.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,8 +64,12 @@ pub struct Report {
     pub genesis: Genesis,
     /// Per-node stakes, blocks and balances.
     pub validators: Vec<ValidatorRow>,
-    /// Local rejections by reason.
+    /// Lines given up, by reason.
     pub rejected: BTreeMap<&'static str, u64>,
+    /// Times a line had to wait for funds or room, by reason.
+    pub waited: BTreeMap<&'static str, u64>,
+    /// Honest nodes' lines that never committed, in node and line order.
+    pub unfinished: Vec<Unfinished>,
     /// Rejections of peers' transactions by reason.
     pub peer_rejected: BTreeMap<&'static str, u64>,
     /// Rejected blocks by reason.
@@ -62,6 +82,8 @@ pub struct Report {
     pub trace_digest: [u8; 32],
     /// Events run (printed, not in the CSV).
     pub events: u64,
+    /// Copies of pending transactions received and skipped.
+    pub duplicates: u64,
     /// Wall time of the run (printed, not in the CSV).
     pub wall: Duration,
     /// Real signature verifications and reused verdicts (printed, not in the CSV).
@@ -75,7 +97,8 @@ impl Report {
         scenario: &Scenario,
         genesis: &Genesis,
         addresses: &[Address],
-        honest_up: &[&Node<SimCheck>],
+        honest_up: &[&Host<SimCheck>],
+        all: &[&Host<SimCheck>],
         metrics: &Collector,
         end: Time,
         trace_digest: [u8; 32],
@@ -83,6 +106,7 @@ impl Report {
         wall: Duration,
         signatures: (u64, u64),
     ) -> Report {
+        let honest_up: Vec<_> = honest_up.iter().map(|h| h.node()).collect();
         let chain: Vec<Arc<Block>> = match honest_up.first() {
             Some(n) => n.chain().blocks().to_vec(),
             None => genesis.block().map(|b| vec![Arc::new(b)]).unwrap_or_default(),
@@ -109,9 +133,24 @@ impl Report {
                 account: ledger.and_then(|l| l.account(a)).copied().unwrap_or_default(),
             })
             .collect();
+        let clients: Vec<ClientStatus> = all.iter().map(|h| h.client().status()).collect();
+        let unfinished = all
+            .iter()
+            .enumerate()
+            .filter(|(i, h)| {
+                !scenario
+                    .faults
+                    .iter()
+                    .any(|f| matches!(f, crate::scenario::Fault::Byzantine { node, .. } if node == i))
+                    && !h.client().plan().is_empty()
+            })
+            .flat_map(|(node, h)| unfinished(node, h))
+            .collect();
         Report {
             scenario: scenario.clone(),
-            summary: metrics.summarise(&chain, end),
+            summary: metrics.summarise(&chain, &clients, end),
+            waited: metrics.waited.clone(),
+            unfinished,
             agreement,
             tips: honest_up.iter().map(|n| (n.chain().height(), n.chain().tip().hash())).collect(),
             supply_conserved,
@@ -125,6 +164,7 @@ impl Report {
             chain_digest: tip,
             trace_digest,
             events,
+            duplicates: metrics.duplicates,
             wall,
             signatures,
         }
@@ -139,7 +179,7 @@ impl Report {
     }
 
     /// The CSV columns, in order (documented in the crate README).
-    pub const CSV_COLUMNS: [&'static str; 39] = [
+    pub const CSV_COLUMNS: [&'static str; 42] = [
         "name",
         "seed",
         "nodes",
@@ -149,6 +189,7 @@ impl Report {
         "topology",
         "workload",
         "think_ms",
+        "planned",
         "submitted",
         "committed",
         "rejected",
@@ -157,10 +198,12 @@ impl Report {
         "rejected_signature",
         "rejected_other",
         "pending",
+        "unsent",
         "throughput_tps",
         "block_time_mean_s",
         "block_time_p50_s",
         "block_time_p99_s",
+        "block_time_max_s",
         "latency_p50_s",
         "latency_p99_s",
         "blocks",
@@ -186,7 +229,7 @@ impl Report {
         let s = &self.summary;
         let sc = &self.scenario;
         let count = |k: &str| self.rejected.get(k).copied().unwrap_or(0);
-        let other = s.rejected - count("InsufficientBalance") - count("BadNonce") - count("BadSignature");
+        let other = s.rejected.saturating_sub(count("InsufficientBalance") + count("BadNonce") + count("BadSignature"));
         let (top_blocks_share, top_stake_share) = self.top_validator();
         let top = self.top_staker();
         let others: Vec<u64> =
@@ -200,8 +243,9 @@ impl Report {
             sc.stake_label(),
             network_label(sc),
             topology_label(sc),
-            workload_label(sc),
+            workload_label(&sc.workload),
             think_label(sc),
+            s.planned.to_string(),
             s.submitted.to_string(),
             s.committed.to_string(),
             s.rejected.to_string(),
@@ -210,10 +254,12 @@ impl Report {
             count("BadSignature").to_string(),
             other.to_string(),
             s.pending.to_string(),
+            s.unsent.to_string(),
             format!("{:.3}", s.throughput),
             secs(s.block_time_mean),
             secs(s.block_time_p50),
             secs(s.block_time_p99),
+            secs(s.block_time_max),
             secs(s.latency_p50),
             secs(s.latency_p99),
             s.blocks.to_string(),
@@ -305,24 +351,50 @@ impl Report {
             sc.stake_label(),
             network_label(sc),
             topology_label(sc),
-            workload_label(sc),
+            workload_label(&sc.workload),
             sc.seed
         );
         let _ = writeln!(
             t,
-            "  transactions: {} submitted, {} committed, {} rejected, {} pending, {} lost to crashes",
-            s.submitted, s.committed, s.rejected, s.pending, s.lost_to_crash
+            "  lines: {} planned, {} sent, {} committed ({:.1}%), {} given up, {} pending, {} never sent, {} lost to crashes",
+            s.planned,
+            s.submitted,
+            s.committed,
+            100.0 * s.committed as f64 / s.planned.max(1) as f64,
+            s.rejected,
+            s.pending,
+            s.unsent,
+            s.lost_to_crash
         );
         if !self.rejected.is_empty() {
-            let _ = writeln!(t, "  rejected by reason: {}", join(&self.rejected));
+            let _ = writeln!(t, "  given up by reason: {}", join(&self.rejected));
+        }
+        if !self.waited.is_empty() {
+            let _ = writeln!(t, "  lines that waited for a block (times): {}", join(&self.waited));
+        }
+        if !self.unfinished.is_empty() {
+            let shown = 8;
+            let _ = writeln!(t, "  lines never committed ({}):", self.unfinished.len());
+            for u in self.unfinished.iter().take(shown) {
+                let what = u.text.as_deref().map(|x| format!(" {x:?}")).unwrap_or_default();
+                let why = match &u.waiting {
+                    Some(e) => format!(": {e}"),
+                    None => " (behind it)".to_string(),
+                };
+                let _ = writeln!(t, "    node {} line {}{what}{why}", u.node, u.number);
+            }
+            if self.unfinished.len() > shown {
+                let _ = writeln!(t, "    … and {} more", self.unfinished.len() - shown);
+            }
         }
         let _ = writeln!(t, "  throughput: {:.2} committed tx per virtual second", s.throughput);
         let _ = writeln!(
             t,
-            "  block time: mean {}, p50 {}, p99 {} over {} blocks",
+            "  block time: mean {}, p50 {}, p99 {}, longest {} over {} blocks",
             human(s.block_time_mean),
             human(s.block_time_p50),
             human(s.block_time_p99),
+            human(s.block_time_max),
             s.blocks
         );
         let _ = writeln!(t, "  confirmation latency: p50 {}, p99 {}", human(s.latency_p50), human(s.latency_p99));
@@ -350,10 +422,11 @@ impl Report {
         let kinds: Vec<String> = self.messages.iter().map(|(k, (n, b))| format!("{k} {n} ({b} B)")).collect();
         let _ = writeln!(
             t,
-            "  messages: {} sent, {} bytes, {} lost; {}",
+            "  messages: {} sent, {} bytes, {} lost, {} copies of pending transactions; {}",
             s.messages,
             s.bytes,
             s.messages_lost,
+            self.duplicates,
             kinds.join(", ")
         );
         let _ = writeln!(
@@ -404,19 +477,27 @@ fn human(d: Duration) -> String {
     if s >= 1.0 { format!("{s:.2} s") } else { format!("{:.2} ms", s * 1e3) }
 }
 
-/// A short label for the workload.
-pub fn workload_label(s: &Scenario) -> String {
-    match &s.workload {
-        Workload::Course { inputs: Some(dir), .. } => format!("course:{}", dir.display()),
-        Workload::Course { inputs: None, lines, .. } => format!("course:generated-{lines}"),
-        Workload::Synthetic { rate_per_node: Some(r), count, .. } => format!("synthetic:open-{r}/s:{count}"),
-        Workload::Synthetic { rate_per_node: None, count, .. } => format!("synthetic:closed:{count}"),
-    }
-}
-
 fn think_label(s: &Scenario) -> String {
     match &s.workload {
         Workload::Course { think, .. } => format!("{}-{}", think.min_ms, think.max_ms),
         Workload::Synthetic { .. } => "-".into(),
     }
+}
+
+/// The lines node `node` never committed, with the refusal of the one it waits on.
+fn unfinished(node: usize, host: &Host<SimCheck>) -> Vec<Unfinished> {
+    let client = host.client();
+    let waiting = client.waiting().map(|(line, e)| (line, e.clone()));
+    client
+        .unfinished()
+        .into_iter()
+        .map(|line| {
+            let (number, text) = match client.plan() {
+                Plan::Lines(lines) => (lines[line].number, Some(lines[line].text.clone())),
+                _ => (line + 1, None),
+            };
+            let waiting = waiting.as_ref().filter(|(l, _)| *l == line).map(|(_, e)| e.clone());
+            Unfinished { node, number, text, waiting }
+        })
+        .collect()
 }

@@ -2,6 +2,9 @@
 
 use std::path::{Path, PathBuf};
 
+use blockchat_core::{NetworkParams, ParamsError, UNITS_PER_BCC};
+pub use blockchat_host::client::Think;
+pub use blockchat_host::client::synthetic::Receivers;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -26,9 +29,95 @@ pub enum ScenarioError {
         /// What the parser said.
         message: String,
     },
-    /// A value is out of range or inconsistent.
-    #[error("invalid scenario: {0}")]
-    Invalid(String),
+    /// Fewer than two nodes.
+    #[error("nodes must be at least 2, got {nodes}")]
+    TooFewNodes {
+        /// The number given.
+        nodes: usize,
+    },
+    /// The network's parameters are out of range.
+    #[error("invalid network parameters: {0}")]
+    Params(#[from] ParamsError),
+    /// `shared_cores = 0`.
+    #[error("shared_cores must be at least 1")]
+    ZeroSharedCores,
+    /// A list of stakes of the wrong length.
+    #[error("{given} stakes given for {nodes} nodes")]
+    StakeCount {
+        /// Stakes listed.
+        given: usize,
+        /// Nodes.
+        nodes: usize,
+    },
+    /// Every stake is zero.
+    #[error("nobody stakes: at least one node needs a positive stake")]
+    NobodyStakes,
+    /// A stake above the initial balance.
+    #[error("node {node} stakes {stake_bcc} BCC, more than the {balance_bcc} BCC each node starts with")]
+    StakeAboveBalance {
+        /// The node.
+        node: usize,
+        /// Its stake, BCC.
+        stake_bcc: u64,
+        /// The initial balance, BCC.
+        balance_bcc: u64,
+    },
+    /// No k-regular overlay exists.
+    #[error("no {k}-regular overlay on {nodes} nodes (need 0 < k < n and n·k even)")]
+    NoRegularOverlay {
+        /// Degree.
+        k: usize,
+        /// Nodes.
+        nodes: usize,
+    },
+    /// A loss rate outside [0, 1).
+    #[error("loss rate {rate} is not in [0, 1)")]
+    LossRate {
+        /// The rate.
+        rate: f64,
+    },
+    /// A fault names a node that does not exist.
+    #[error("fault on node {node}, but there are {nodes} nodes")]
+    FaultNode {
+        /// The node named.
+        node: usize,
+        /// Nodes.
+        nodes: usize,
+    },
+    /// A network event or a late start names a node that does not exist.
+    #[error("network event names node {node}, but there are {nodes} nodes")]
+    EventNode {
+        /// The node named.
+        node: usize,
+        /// Nodes.
+        nodes: usize,
+    },
+    /// A non-positive or non-finite open-loop rate.
+    #[error("rate_per_node must be positive, got {rate}")]
+    Rate {
+        /// The rate.
+        rate: f64,
+    },
+    /// An empty, negative or non-finite range of milliseconds.
+    #[error("{what} range [{min_ms}, {max_ms}] ms is empty or negative")]
+    Range {
+        /// Which range.
+        what: &'static str,
+        /// Its lower end.
+        min_ms: f64,
+        /// Its upper end.
+        max_ms: f64,
+    },
+    /// A command-line value that does not parse.
+    #[error("{flag} '{value}': use {expected}")]
+    Flag {
+        /// The flag.
+        flag: &'static str,
+        /// What was given.
+        value: String,
+        /// What is expected, in words.
+        expected: &'static str,
+    },
 }
 
 /// Stakes at genesis, in whole BCC: one value for everyone, or one per node.
@@ -166,29 +255,6 @@ impl Cpu {
     }
 }
 
-/// Pause between two submissions of one node, uniform in [min, max] ms.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Think {
-    /// Shortest pause, ms.
-    pub min_ms: f64,
-    /// Longest pause, ms.
-    pub max_ms: f64,
-}
-
-/// Who receives synthetic transactions.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
-pub enum Receivers {
-    /// Any other node, equally likely.
-    Uniform,
-    /// Node ranks drawn from a Zipf law with exponent `s` (a few popular receivers).
-    Zipf {
-        /// Exponent.
-        s: f64,
-    },
-}
-
 /// What the nodes submit.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
@@ -200,7 +266,8 @@ pub enum Workload {
         /// Lines per generated file.
         #[serde(default = "default_lines")]
         lines: usize,
-        /// Pause before each line.
+        /// Pause before each line (none by default: each node sends its file as fast as it can
+        /// afford it).
         #[serde(default)]
         think: Think,
     },
@@ -362,6 +429,12 @@ pub struct Scenario {
     pub round_timeout_ms: u64,
     /// With partial blocks: longest wait before minting a partial block, ms.
     pub max_block_interval_ms: Option<u64>,
+    /// Blocks a reorganisation may undo.
+    pub max_reorg_depth: u64,
+    /// BCC each node starts with.
+    pub initial_balance_bcc: u64,
+    /// When the nodes' links come up.
+    pub startup: Startup,
     /// Most pending transactions per node.
     pub mempool_limit: usize,
     /// Verify every signature in every node instead of sharing verdicts.
@@ -382,9 +455,30 @@ pub struct Scenario {
     pub events: Vec<NetEvent>,
     /// Virtual seconds after which a run stops whatever else is set.
     pub max_seconds: f64,
-    /// All nodes share one host with this many cores (a local cluster): each step then costs
-    /// nodes ÷ cores times more, a node's share of a core when all are busy. Absent: a core each.
+    /// All nodes share one host with this many cores (a local cluster): every step a node's
+    /// loop, reader or writer takes waits for a free core. Absent: a machine each.
     pub shared_cores: Option<usize>,
+}
+
+/// When the links come up at the start (a real network forms over some milliseconds, not at
+/// once; each end of a link learns of it on its own).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Startup {
+    /// Each end of each link comes up at a time uniform in [min, max] ms.
+    pub link_ms: [f64; 2],
+    /// Nodes whose links all come up later by this much.
+    pub late: Vec<Late>,
+}
+
+/// A node whose links come up late.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Late {
+    /// The node.
+    pub node: usize,
+    /// How much later, ms.
+    pub by_ms: f64,
 }
 
 impl Default for Scenario {
@@ -399,6 +493,9 @@ impl Default for Scenario {
             stake: Stakes::Uniform(10),
             round_timeout_ms: 2_000,
             max_block_interval_ms: None,
+            max_reorg_depth: blockchat_core::params::DEFAULT_MAX_REORG_DEPTH,
+            initial_balance_bcc: blockchat_core::params::COURSE_START_BCC,
+            startup: Startup::default(),
             mempool_limit: 100_000,
             real_crypto: false,
             network: Network::lan(),
@@ -428,20 +525,22 @@ impl Scenario {
         Ok(scenario)
     }
 
-    /// The network's shared rules for this scenario.
-    pub fn chain_params(&self) -> blockchat_core::ChainParams {
-        let mut p = blockchat_core::ChainParams::new(self.capacity);
-        p.round_timeout = std::time::Duration::from_millis(self.round_timeout_ms);
-        p.max_block_interval = self.max_block_interval_ms.map(std::time::Duration::from_millis);
-        p
+    /// The network's parameters for this scenario.
+    pub fn network_params(&self) -> NetworkParams {
+        NetworkParams {
+            capacity: self.capacity,
+            max_block_interval: self.max_block_interval_ms.map(std::time::Duration::from_millis),
+            round_timeout: std::time::Duration::from_millis(self.round_timeout_ms),
+            max_reorg_depth: self.max_reorg_depth,
+            initial_balance: self.initial_balance_bcc.saturating_mul(UNITS_PER_BCC),
+        }
     }
 
     /// Stake of each node, in units.
     pub fn stakes_units(&self) -> Vec<u64> {
-        let bcc = blockchat_core::UNITS_PER_BCC;
         match &self.stake {
-            Stakes::Uniform(s) => vec![s * bcc; self.nodes],
-            Stakes::PerNode(v) => v.iter().map(|s| s * bcc).collect(),
+            Stakes::Uniform(s) => vec![s.saturating_mul(UNITS_PER_BCC); self.nodes],
+            Stakes::PerNode(v) => v.iter().map(|s| s.saturating_mul(UNITS_PER_BCC)).collect(),
         }
     }
 
@@ -455,67 +554,74 @@ impl Scenario {
 
     /// Checks ranges and cross-references.
     pub fn validate(&self) -> Result<(), ScenarioError> {
-        let bad = |m: String| Err(ScenarioError::Invalid(m));
-        if self.nodes < 2 {
-            return bad(format!("nodes must be at least 2, got {}", self.nodes));
+        let nodes = self.nodes;
+        if nodes < 2 {
+            return Err(ScenarioError::TooFewNodes { nodes });
         }
-        if self.capacity == 0 {
-            return bad("capacity must be at least 1".into());
-        }
+        self.network_params().validate()?;
         if self.shared_cores == Some(0) {
-            return bad("shared_cores must be at least 1".into());
-        }
-        if self.round_timeout_ms == 0 {
-            return bad("round_timeout_ms must be positive".into());
+            return Err(ScenarioError::ZeroSharedCores);
         }
         match &self.stake {
-            Stakes::PerNode(v) if v.len() != self.nodes => {
-                return bad(format!("{} stakes given for {} nodes", v.len(), self.nodes));
+            Stakes::PerNode(v) if v.len() != nodes => {
+                return Err(ScenarioError::StakeCount { given: v.len(), nodes });
             }
-            Stakes::PerNode(v) if v.iter().all(|s| *s == 0) => return bad("nobody stakes".into()),
-            Stakes::Uniform(0) => return bad("nobody stakes (stake 0)".into()),
+            Stakes::PerNode(v) if v.iter().all(|s| *s == 0) => return Err(ScenarioError::NobodyStakes),
+            Stakes::Uniform(0) => return Err(ScenarioError::NobodyStakes),
             _ => {}
         }
-        if self.stakes_units().iter().any(|s| *s > 1_000 * blockchat_core::UNITS_PER_BCC) {
-            return bad("a stake cannot exceed the 1000 BCC a node starts with".into());
+        let stakes = match &self.stake {
+            Stakes::Uniform(s) => vec![*s; nodes],
+            Stakes::PerNode(v) => v.clone(),
+        };
+        if let Some((node, &stake_bcc)) = stakes.iter().enumerate().find(|(_, s)| **s > self.initial_balance_bcc) {
+            return Err(ScenarioError::StakeAboveBalance { node, stake_bcc, balance_bcc: self.initial_balance_bcc });
         }
         if let Topology::Regular { k } = self.topology {
-            if k >= self.nodes || (k * self.nodes) % 2 == 1 || k == 0 {
-                return bad(format!("no {k}-regular overlay on {} nodes (need 0 < k < n and n·k even)", self.nodes));
+            if k >= nodes || (k * nodes) % 2 == 1 || k == 0 {
+                return Err(ScenarioError::NoRegularOverlay { k, nodes });
             }
         }
         if let Some(loss) = &self.network.loss {
             if !(0.0..1.0).contains(&loss.rate) {
-                return bad(format!("loss rate {} is not in [0, 1)", loss.rate));
+                return Err(ScenarioError::LossRate { rate: loss.rate });
             }
         }
-        let node_ok = |n: usize| n < self.nodes;
         for f in &self.faults {
             let (Fault::Crash { node, .. } | Fault::Byzantine { node, .. }) = f;
-            if !node_ok(*node) {
-                return bad(format!("fault on node {node}, but there are {} nodes", self.nodes));
+            if *node >= nodes {
+                return Err(ScenarioError::FaultNode { node: *node, nodes });
             }
         }
+        let mut named: Vec<usize> = self.startup.late.iter().map(|l| l.node).collect();
         for e in &self.events {
-            let ids: Vec<usize> = match e {
-                NetEvent::Partition { groups, .. } => groups.iter().flatten().copied().collect(),
-                NetEvent::OneWay { from, to, .. } => from.iter().chain(to).copied().collect(),
-                NetEvent::Link { a, b, .. } => vec![*a, *b],
-                NetEvent::Heal { .. } => vec![],
-            };
-            if let Some(n) = ids.into_iter().find(|n| !node_ok(*n)) {
-                return bad(format!("network event names node {n}, but there are {} nodes", self.nodes));
+            match e {
+                NetEvent::Partition { groups, .. } => named.extend(groups.iter().flatten()),
+                NetEvent::OneWay { from, to, .. } => named.extend(from.iter().chain(to)),
+                NetEvent::Link { a, b, .. } => named.extend([*a, *b]),
+                NetEvent::Heal { .. } => {}
             }
         }
-        if let Workload::Synthetic { rate_per_node: Some(r), .. } = &self.workload {
-            if *r <= 0.0 || !r.is_finite() {
-                return bad(format!("rate_per_node must be positive, got {r}"));
+        if let Some(&node) = named.iter().find(|n| **n >= nodes) {
+            return Err(ScenarioError::EventNode { node, nodes });
+        }
+        if let Workload::Synthetic { rate_per_node: Some(rate), .. } = &self.workload {
+            if *rate <= 0.0 || !rate.is_finite() {
+                return Err(ScenarioError::Rate { rate: *rate });
             }
         }
+        let range = |what, [min_ms, max_ms]: [f64; 2]| {
+            if min_ms < 0.0 || max_ms < min_ms || !max_ms.is_finite() {
+                return Err(ScenarioError::Range { what, min_ms, max_ms });
+            }
+            Ok(())
+        };
         if let Workload::Course { think, .. } = &self.workload {
-            if think.min_ms < 0.0 || think.max_ms < think.min_ms {
-                return bad(format!("think time range [{}, {}] ms is empty", think.min_ms, think.max_ms));
-            }
+            range("think time", [think.min_ms, think.max_ms])?;
+        }
+        range("link start-up", self.startup.link_ms)?;
+        for l in &self.startup.late {
+            range("late start", [l.by_ms, l.by_ms])?;
         }
         Ok(())
     }
@@ -561,24 +667,37 @@ mod tests {
     }
 
     #[test]
-    fn bad_scenarios_are_clear_errors() {
+    fn bad_scenarios_are_typed_errors() {
         let dir = tempfile::tempdir().unwrap();
-        let cases = [
-            ("nodes = 1", "nodes must be at least 2"),
-            ("stake = [1, 2]", "2 stakes given for 5 nodes"),
-            ("stake = 0", "nobody stakes"),
-            ("topology = { kind = \"regular\", k = 3 }", "no 3-regular overlay"),
-            ("bogus = 1", "unknown field"),
-            ("[[faults]]\nkind = \"crash\"\nnode = 9\nat_s = 1.0", "fault on node 9"),
-            ("nodes = \"five\"", "invalid type"),
+        type Check = fn(&ScenarioError) -> bool;
+        let cases: [(&str, Check); 11] = [
+            ("nodes = 1", |e| matches!(e, ScenarioError::TooFewNodes { nodes: 1 })),
+            ("stake = [1, 2]", |e| matches!(e, ScenarioError::StakeCount { given: 2, nodes: 5 })),
+            ("stake = 0", |e| matches!(e, ScenarioError::NobodyStakes)),
+            ("stake = 1001", |e| matches!(e, ScenarioError::StakeAboveBalance { node: 0, stake_bcc: 1001, .. })),
+            ("capacity = 0", |e| matches!(e, ScenarioError::Params(ParamsError::ZeroCapacity))),
+            ("topology = { kind = \"regular\", k = 3 }", |e| {
+                matches!(e, ScenarioError::NoRegularOverlay { k: 3, nodes: 5 })
+            }),
+            ("bogus = 1", |e| matches!(e, ScenarioError::Parse { message, .. } if message.contains("unknown field"))),
+            ("[[faults]]\nkind = \"crash\"\nnode = 9\nat_s = 1.0", |e| {
+                matches!(e, ScenarioError::FaultNode { node: 9, nodes: 5 })
+            }),
+            ("startup = { late = [{ node = 7, by_ms = 5.0 }] }", |e| {
+                matches!(e, ScenarioError::EventNode { node: 7, nodes: 5 })
+            }),
+            ("workload = { kind = \"course\", think = { min_ms = 5.0, max_ms = 1.0 } }", |e| {
+                matches!(e, ScenarioError::Range { what: "think time", .. })
+            }),
+            ("nodes = \"five\"", |e| matches!(e, ScenarioError::Parse { .. })),
         ];
-        for (text, want) in cases {
+        for (text, check) in cases {
             let p = dir.path().join("bad.toml");
             std::fs::write(&p, text).unwrap();
-            let err = Scenario::load(&p).unwrap_err().to_string();
-            assert!(err.contains(want), "{text}: {err}");
+            let err = Scenario::load(&p).unwrap_err();
+            assert!(check(&err), "{text}: {err:?}");
         }
         let missing = Scenario::load(&dir.path().join("nope.toml")).unwrap_err();
-        assert!(missing.to_string().starts_with("cannot read scenario"));
+        assert!(matches!(missing, ScenarioError::Read { .. }));
     }
 }

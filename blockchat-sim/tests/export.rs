@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use blockchat_core::genesis::GenesisAccount;
 use blockchat_core::{
-    Address, Block, BlockHash, ChainParams, Ed25519Check, Genesis, Node, NodeConfig, Signature, Time, Transaction,
+    Address, Block, BlockHash, Ed25519Check, Genesis, NetworkParams, Node, NodeConfig, Signature, Time, Transaction,
     TxId, TxKind, Wallet,
 };
 use blockchat_sim::scenario::Scenario;
@@ -42,23 +42,34 @@ fn an_exported_chain_reverifies_from_the_json_alone() {
     let s = Scenario { nodes: 4, capacity: 4, seed: 21, ..Scenario::default() };
     let report = blockchat_sim::run(&s).unwrap();
     let json: Value = serde_json::from_str(&blockchat_sim::export::chain_json(&report)).unwrap();
-    assert_eq!(json["format"], "blockchat-chain-v1");
+    assert_eq!(json["format"], "blockchat-chain-v2");
 
-    let mut params = ChainParams::new(json["capacity"].as_u64().unwrap() as usize);
-    params.round_timeout = Duration::from_nanos(json["round_timeout_ns"].as_u64().unwrap());
-    params.max_reorg_depth = json["max_reorg_depth"].as_u64().unwrap();
+    // The rules, as the genesis records them (durations as serde writes them: secs and nanos).
+    let g = &json["genesis"];
+    let duration = |v: &Value| Duration::new(v["secs"].as_u64().unwrap(), v["nanos"].as_u64().unwrap() as u32);
+    let p = &g["params"];
+    let params = NetworkParams {
+        capacity: p["capacity"].as_u64().unwrap() as usize,
+        max_block_interval: (!p["max_block_interval"].is_null()).then(|| duration(&p["max_block_interval"])),
+        round_timeout: duration(&p["round_timeout"]),
+        max_reorg_depth: p["max_reorg_depth"].as_u64().unwrap(),
+        initial_balance: p["initial_balance"].as_u64().unwrap(),
+    };
+    assert!(params.max_block_interval.is_none());
+    // The file's top-level copy of the rules says the same.
+    assert_eq!(json["capacity"].as_u64().unwrap() as usize, params.capacity);
+    assert_eq!(json["round_timeout_ns"].as_u64().unwrap() as u128, params.round_timeout.as_nanos());
     assert!(json["max_block_interval_ns"].is_null());
-    let accounts = json["genesis"]["accounts"]
+    assert_eq!(json["max_reorg_depth"].as_u64().unwrap(), params.max_reorg_depth);
+    assert_eq!(json["initial_balance"].as_u64().unwrap(), params.initial_balance);
+    assert_eq!(params, s.network_params());
+    let accounts = g["accounts"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|a| GenesisAccount {
-            address: hex(&a["address"]),
-            balance: a["balance"].as_u64().unwrap(),
-            stake: a["stake"].as_u64().unwrap(),
-        })
+        .map(|a| GenesisAccount { address: hex(&a["address"]), stake: a["stake"].as_u64().unwrap() })
         .collect();
-    let genesis = Genesis { accounts, timestamp: Time(json["genesis"]["timestamp"].as_u64().unwrap()) };
+    let genesis = Genesis { params, accounts, timestamp: Time(g["timestamp"].as_u64().unwrap()) };
 
     let blocks: Vec<Arc<Block>> = json["blocks"]
         .as_array()
@@ -82,11 +93,16 @@ fn an_exported_chain_reverifies_from_the_json_alone() {
             Arc::new(block)
         })
         .collect();
-    assert_eq!(*blocks[0], genesis.block().unwrap(), "the genesis block follows from the genesis configuration");
+    // The genesis block's first transaction is the parameter record: a message from address 0
+    // to address 0 whose text is the rules' canonical record.
+    let record = &blocks[0].transactions()[0];
+    assert_eq!((record.sender(), record.receiver()), (Address::ZERO, Address::ZERO));
+    assert_eq!(record.kind(), &TxKind::Message { text: params.record() });
+    let rebuilt = genesis.block().unwrap();
+    assert_eq!(rebuilt.hash(), blocks[0].hash(), "the genesis block follows from the genesis configuration");
+    assert_eq!(*blocks[0], rebuilt);
 
-    let mut config = NodeConfig::new(params.capacity);
-    config.params = params;
-    let mut node = Node::new(config, Wallet::from_seed(0), &blocks[0], Ed25519Check::new()).unwrap();
+    let mut node = Node::new(NodeConfig::new(&params), Wallet::from_seed(0), &blocks[0], Ed25519Check::new()).unwrap();
     for b in &blocks[1..] {
         node.load_block(b.clone()).unwrap();
     }

@@ -4,9 +4,9 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use blockchat_sim::scenario::{Latency, Network, Receivers, Scenario, Stakes, Think, Workload};
+use blockchat_sim::scenario::{Latency, Network, Scenario, Stakes, Workload};
 
 use crate::runner::{RunError, Table};
 use crate::stats::fmt;
@@ -43,9 +43,33 @@ fn median(mut v: Vec<f64>) -> f64 {
     }
 }
 
+/// The workload of a real configuration: a course file per node (from `inputs` when present,
+/// generated otherwise), or `transactions` transfers of 1,000 units sent as fast as possible.
+/// It is read from scenario text, like a suite's, so that its receivers and think time take the
+/// scenario format's defaults (uniform, none): their types belong to blockchat-host, which this
+/// crate does not depend on.
+fn workload(kind: &str, transactions: usize, inputs: Option<PathBuf>) -> Result<Workload, serde_json::Error> {
+    let text = match kind {
+        "synthetic" => serde_json::json!({
+            "kind": "synthetic",
+            "rate_per_node": 1e9,
+            "count": transactions,
+            "coin_fraction": 1.0,
+            "amount_units": [1_000, 1_000],
+            "message_chars": [1, 1],
+        }),
+        _ => serde_json::json!({ "kind": "course", "lines": 100 }),
+    };
+    let mut workload: Workload = serde_json::from_value(text)?;
+    if let Workload::Course { inputs: dir, .. } = &mut workload {
+        *dir = inputs;
+    }
+    Ok(workload)
+}
+
 /// The scenario simulating a real configuration on a host of `cores` cores.
-fn scenario(key: &Key, transactions: usize, cores: usize, inputs: &Path) -> Scenario {
-    let (nodes, capacity, profile, workload) = key;
+fn scenario(key: &Key, transactions: usize, cores: usize, inputs: &Path) -> Result<Scenario, RunError> {
+    let (nodes, capacity, profile, kind) = key;
     let stake = match profile.strip_prefix("fairness-100/") {
         Some(rest) => {
             let s: u64 = rest.parse().unwrap_or(10);
@@ -54,22 +78,10 @@ fn scenario(key: &Key, transactions: usize, cores: usize, inputs: &Path) -> Scen
         None => Stakes::Uniform(profile.trim_start_matches("uniform-").parse().unwrap_or(10)),
     };
     let dir = inputs.join(format!("{nodes}nodes"));
-    let workload = match workload.as_str() {
-        "synthetic" => Workload::Synthetic {
-            rate_per_node: Some(1e9),
-            count: transactions,
-            coin_fraction: 1.0,
-            amount_units: [1_000, 1_000],
-            message_chars: [1, 1],
-            receivers: Receivers::Uniform,
-        },
-        _ => Workload::Course {
-            inputs: dir.join("trans0.txt").exists().then_some(dir),
-            lines: 100,
-            think: Think::default(),
-        },
-    };
-    Scenario {
+    let workload = workload(kind, transactions, dir.join("trans0.txt").exists().then_some(dir)).map_err(|e| {
+        RunError::Simulation { suite: "compare".into(), run: format!("{key:?}"), message: e.to_string() }
+    })?;
+    Ok(Scenario {
         name: "real".into(),
         nodes: *nodes,
         capacity: *capacity,
@@ -79,7 +91,7 @@ fn scenario(key: &Key, transactions: usize, cores: usize, inputs: &Path) -> Scen
         network: Network { latency: Latency::Constant { ms: 0.05 }, fifo: true, loss: None },
         shared_cores: Some(cores),
         ..Scenario::default()
-    }
+    })
 }
 
 /// Compares every configuration found in the CSV files of `real` (inputs from `inputs` when
@@ -112,7 +124,7 @@ pub fn compare(real: &Path, inputs: &Path, cores: usize) -> Result<Vec<Compariso
     let mut out = Vec::new();
     for (key, rows) in groups {
         let transactions = rows[0].2;
-        let base = scenario(&key, transactions, cores, inputs);
+        let base = scenario(&key, transactions, cores, inputs)?;
         let mut tps = Vec::new();
         let mut block = Vec::new();
         for seed in 1..=SEEDS {
@@ -206,5 +218,35 @@ pub fn table(rows: &[Comparison]) -> Table {
                 ]
             })
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn real_configurations_become_the_intended_scenarios() {
+        let inputs = Path::new("/nonexistent");
+        let key = (5, 20, "fairness-100/10".to_string(), "synthetic".to_string());
+        let s = scenario(&key, 1_000, 2, inputs).unwrap();
+        assert_eq!(
+            (s.nodes, s.capacity, s.shared_cores, s.stake_label().as_str()),
+            (5, 20, Some(2), "100/10/10/10/10")
+        );
+        let Workload::Synthetic { rate_per_node, count, coin_fraction, amount_units, message_chars, receivers } =
+            s.workload
+        else {
+            panic!("not synthetic: {:?}", s.workload);
+        };
+        assert_eq!((rate_per_node, count, coin_fraction), (Some(1e9), 1_000, 1.0));
+        assert_eq!((amount_units, message_chars), ([1_000, 1_000], [1, 1]));
+        assert_eq!(format!("{receivers:?}"), "Uniform");
+        let key = (10, 5, "uniform-10".to_string(), "course".to_string());
+        let s = scenario(&key, 1_000, 2, inputs).unwrap();
+        let Workload::Course { inputs, lines, think } = s.workload else {
+            panic!("not course: {:?}", s.workload);
+        };
+        assert_eq!((inputs, lines, think.min_ms, think.max_ms), (None, 100, 0.0, 0.0));
     }
 }

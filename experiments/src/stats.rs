@@ -1,18 +1,21 @@
 //! Grouping runs by grid point: mean and 95% confidence interval of every metric.
 
 /// Metrics summarised per grid point (runs.csv columns).
-pub const METRICS: [&str; 22] = [
+pub const METRICS: [&str; 25] = [
     "throughput_tps",
     "block_time_mean_s",
     "block_time_p50_s",
     "block_time_p99_s",
+    "block_time_max_s",
     "latency_p50_s",
     "latency_p99_s",
+    "planned",
     "submitted",
     "committed",
     "rejected",
     "rejected_balance",
     "pending",
+    "unsent",
     "blocks",
     "forks",
     "reorgs",

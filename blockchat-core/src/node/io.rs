@@ -6,19 +6,17 @@ use std::time::Duration;
 use thiserror::Error;
 
 use crate::block::Block;
-use crate::chain::ChainParams;
 use crate::error::{BlockError, GenesisError, TxError};
 use crate::ids::{Address, BlockHash, TxId};
 use crate::message::PeerMessage;
+use crate::params::NetworkParams;
 use crate::time::Time;
 use crate::transaction::{Transaction, TxKind};
 use crate::work::Work;
 
-/// How a node behaves; `params` must match across the network, the rest is local.
+/// How a node behaves locally; the network's rules come from its genesis block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NodeConfig {
-    /// Rules shared by the network (capacity, partial blocks, round timeout, reorg depth).
-    pub params: ChainParams,
     /// Most pending transactions held.
     pub mempool_limit: usize,
     /// How far ahead of a sender's next nonce transactions are held.
@@ -38,11 +36,10 @@ pub struct NodeConfig {
 }
 
 impl NodeConfig {
-    /// Defaults for a network of blocks of `capacity` transactions.
-    pub fn new(capacity: usize) -> NodeConfig {
-        let params = ChainParams::new(capacity);
+    /// Defaults for a node of a network with `params` (the quiet tip is rebroadcast after one
+    /// round timeout).
+    pub fn new(params: &NetworkParams) -> NodeConfig {
         NodeConfig {
-            params,
             mempool_limit: 100_000,
             future_nonce_window: 64,
             relay: false,
@@ -60,9 +57,14 @@ pub enum NodeError {
     /// The genesis block is invalid.
     #[error("invalid genesis: {0}")]
     Genesis(#[from] GenesisError),
-    /// A setting is out of range.
-    #[error("invalid configuration: {0}")]
-    Config(&'static str),
+    /// `sync_batch` is zero or above what one message carries.
+    #[error("sync_batch must be between 1 and {max}, got {got}")]
+    SyncBatch {
+        /// The value given.
+        got: usize,
+        /// The largest allowed.
+        max: usize,
+    },
 }
 
 /// A transaction the local user asks for; the node picks the nonce and signs.

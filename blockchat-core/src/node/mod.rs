@@ -51,24 +51,15 @@ pub struct Node<C: SignatureCheck = Ed25519Check> {
 impl<C: SignatureCheck> Node<C> {
     /// A node that owns `wallet` and starts from `genesis`.
     pub fn new(config: NodeConfig, wallet: Wallet, genesis: &Block, check: C) -> Result<Node<C>, NodeError> {
-        let chain = Chain::new(genesis, config.params)?;
+        let chain = Chain::new(genesis)?;
         Node::with_chain(config, wallet, chain, check)
     }
 
     /// A node that owns `wallet` and starts from an already validated `chain` (built once and
     /// cloned when many nodes share a genesis).
     pub fn with_chain(config: NodeConfig, wallet: Wallet, chain: Chain, check: C) -> Result<Node<C>, NodeError> {
-        if config.params.capacity == 0 {
-            return Err(NodeError::Config("capacity must be at least 1"));
-        }
         if config.sync_batch == 0 || config.sync_batch > MAX_BLOCKS_PER_MESSAGE {
-            return Err(NodeError::Config("sync_batch must be between 1 and 1024"));
-        }
-        if config.params.round_timeout.is_zero() {
-            return Err(NodeError::Config("round_timeout must be positive"));
-        }
-        if *chain.params() != config.params {
-            return Err(NodeError::Config("the chain was built with other parameters"));
+            return Err(NodeError::SyncBatch { got: config.sync_batch, max: MAX_BLOCKS_PER_MESSAGE });
         }
         Ok(Node {
             chain,
@@ -152,13 +143,13 @@ impl<C: SignatureCheck> Node<C> {
                 PeerMessage::Transactions(txs) => self.on_transactions(now, txs, from, &mut step),
                 PeerMessage::Block(block) => self.on_block(now, block, from, &mut step),
                 PeerMessage::GetBlocks { from: height } => {
+                    // Answered even when empty: the asker may then ask again at once.
                     let blocks = self.chain.blocks_from(height, self.config.sync_batch);
-                    if !blocks.is_empty() {
-                        let message = PeerMessage::Blocks(blocks.to_vec());
-                        step.outputs.push(Output::Send { to: from, message });
-                    }
+                    let message = PeerMessage::Blocks(blocks.to_vec());
+                    step.outputs.push(Output::Send { to: from, message });
                 }
                 PeerMessage::Blocks(blocks) => {
+                    self.sync.answered(&from);
                     let before = self.chain.tip().hash();
                     let last = blocks.last().map(|b| b.hash());
                     let first = blocks.first().map(|b| (b.index(), b.previous_hash()));
@@ -189,17 +180,17 @@ impl<C: SignatureCheck> Node<C> {
             Input::PeerConnected(peer) => self.sync.want(peer, self.chain.height() + 1),
         }
         self.progress(now, &mut step);
-        let retry = self.sync.flush(now, self.config.params.round_timeout, &mut step.outputs);
+        let retry = self.sync.flush(now, self.chain.params().round_timeout, &mut step.outputs);
         if retry {
             let timer = Timer::Sync { generation: self.generation };
-            step.outputs.push(Output::SetTimer { timer, at: now + self.config.params.round_timeout });
+            step.outputs.push(Output::SetTimer { timer, at: now + self.chain.params().round_timeout });
         }
         step
     }
 
     /// The lowest height a reorganisation could replace (at least 1).
     fn reorg_floor(&self) -> u64 {
-        (self.chain.height() + 1).saturating_sub(self.config.params.max_reorg_depth).max(1)
+        (self.chain.height() + 1).saturating_sub(self.chain.params().max_reorg_depth).max(1)
     }
 
     /// The lottery's validator for the next block in `round`, drawn once per tip and round.
@@ -370,7 +361,7 @@ impl<C: SignatureCheck> Node<C> {
     /// its sender for what is missing.
     fn hold_orphan(&mut self, block: Arc<Block>, from: Address, work: &mut Work) -> Result<(), BlockError> {
         let tip = self.chain.height();
-        let window = self.config.params.max_reorg_depth;
+        let window = self.chain.params().max_reorg_depth;
         let floor = self.reorg_floor();
         if block.index() < floor {
             return Err(BlockError::ReorgTooDeep { depth: tip + 1 - block.index(), max: window });
@@ -462,17 +453,17 @@ impl<C: SignatureCheck> Node<C> {
 
     /// Pending transactions that call for a block: the capacity, or one with partial blocks.
     fn threshold(&self) -> usize {
-        match self.config.params.max_block_interval {
+        match self.chain.params().max_block_interval {
             Some(_) => 1,
-            None => self.config.params.capacity,
+            None => self.chain.params().capacity,
         }
     }
 
     /// Mints while this node is the validator and a block is due, then arms the timers.
     fn progress(&mut self, now: Time, step: &mut Step) {
         let me = self.wallet.address();
-        let capacity = self.config.params.capacity;
-        let interval = self.config.params.max_block_interval;
+        let capacity = self.chain.params().capacity;
+        let interval = self.chain.params().max_block_interval;
         loop {
             if self.validator_for(self.round) != Some(me) {
                 break;
@@ -502,7 +493,7 @@ impl<C: SignatureCheck> Node<C> {
         }
         let generation = self.generation;
         if self.mempool.len() >= self.threshold() && self.round_timer != Some(self.round) {
-            let wait = self.config.params.round_timeout + interval.unwrap_or_default();
+            let wait = self.chain.params().round_timeout + interval.unwrap_or_default();
             let timer = Timer::Round { generation, round: self.round };
             step.outputs.push(Output::SetTimer { timer, at: now + wait });
             self.round_timer = Some(self.round);

@@ -1,5 +1,6 @@
 //! Catching up: blocks held until their parent arrives, and the requests that fetch what is
-//! missing, at most one per handled input and throttled per peer.
+//! missing, at most one per handled input; a request is not repeated while the same one to the
+//! same peer is unanswered (for at most a round timeout).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -20,7 +21,7 @@ pub(super) struct CatchUp {
     count: usize,
     // The request this input wants to make: (peer, first height), lowest height wins.
     wanted: Option<(Address, u64)>,
-    // Last request per peer: (first height, when).
+    // Unanswered request per peer: (first height, when).
     sent: BTreeMap<Address, (u64, Time)>,
     // Who sent the latest orphan, for retries.
     source: Option<Address>,
@@ -113,7 +114,13 @@ impl CatchUp {
         }
     }
 
-    /// Sends the wanted request unless the same one went to that peer within `throttle`.
+    /// `peer` answered a request: the next one to it may go out at once.
+    pub(super) fn answered(&mut self, peer: &Address) {
+        self.sent.remove(peer);
+    }
+
+    /// Sends the wanted request unless the same one to that peer is still unanswered and
+    /// younger than `throttle`.
     /// Returns whether to set a retry timer: blocks are held and none is pending.
     pub(super) fn flush(&mut self, now: Time, throttle: Duration, outputs: &mut Vec<Output>) -> bool {
         if let Some((peer, from)) = self.wanted.take() {

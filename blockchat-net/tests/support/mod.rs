@@ -2,14 +2,16 @@
 //! 127.<subnet>.0.k addresses; every process is killed when the harness drops, even on failure.
 #![allow(dead_code, missing_docs)]
 
+use std::io::Read;
 use std::net::SocketAddr;
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use blockchat_net::cluster::{self, addresses};
-use blockchat_net::control::{BlockSummary, Reply, Request, Status};
+use blockchat_net::cluster::{self, ClusterError, ControlFailure, addresses};
+use blockchat_net::control::{BlockSummary, Phase, Reply, Request, Status};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_blockchat");
 pub const PORT: u16 = 7000;
@@ -30,6 +32,9 @@ pub struct Net {
     pub procs: Vec<Option<Child>>,
     /// Extra environment for every node.
     pub env: Vec<(String, String)>,
+    /// Flags for the bootstrap only: the network's parameters, which the genesis records and
+    /// every node that joins learns from it (`--round-timeout-ms 300`, `--full-blocks`, …).
+    pub params: Vec<String>,
 }
 
 impl Drop for Net {
@@ -55,6 +60,7 @@ impl Net {
             root: tempfile::tempdir().expect("tempdir"),
             procs: (0..n).map(|_| None).collect(),
             env: vec![("RUST_LOG".into(), "info,blockchat_net=debug".into())],
+            params: Vec::new(),
         }
     }
 
@@ -71,11 +77,11 @@ impl Net {
         std::fs::read_to_string(self.dir(k).join("stderr.log")).unwrap_or_default()
     }
 
-    /// The command line of node `k` (the bootstrap for k = 0), plus `extra`.
+    /// The command line of node `k` (the bootstrap, with `params`, for k = 0), plus `extra`.
     pub fn command(&self, k: usize, extra: &[&str]) -> Command {
         let mut cmd = Command::new(BIN);
         if k == 0 {
-            cmd.args(["--bootstrap", "-n", &self.n.to_string(), "-c", &self.capacity.to_string()]);
+            cmd.args(["--bootstrap", "-n", &self.n.to_string(), "-c", &self.capacity.to_string()]).args(&self.params);
         } else {
             cmd.args(["--join", &self.listen(0).to_string()]);
         }
@@ -108,7 +114,9 @@ impl Net {
                 cluster::status(control).ok().filter(|s| s.id == Some(k as u32)).map(|_| ())
             });
         }
-        self.wait(30, "all nodes connected", || (0..self.n).all(|k| self.status(k).phase == "ready").then_some(()));
+        self.wait(30, "all nodes connected", || {
+            (0..self.n).all(|k| self.status(k).phase == Phase::Ready).then_some(())
+        });
     }
 
     /// Kills node `k` with SIGKILL.
@@ -131,15 +139,17 @@ impl Net {
         cluster::chain(self.control(k)).expect("chain")
     }
 
-    pub fn ask(&self, k: usize, request: Request) -> Result<Reply, String> {
+    pub fn ask(&self, k: usize, request: Request) -> Result<Reply, ControlFailure> {
         cluster::ask(self.control(k), &request)
     }
 
-    /// Polls `check` until it gives a value; panics after `secs` seconds.
-    pub fn wait<T>(&self, secs: u64, what: &str, check: impl FnMut() -> Option<T>) -> T {
-        match cluster::wait_for(Duration::from_secs(secs), what, check) {
+    /// Polls `check` every 50 ms until it gives a value; panics after `secs` seconds.
+    pub fn wait<T>(&self, secs: u64, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+        let every = Duration::from_millis(50);
+        match cluster::wait_for(Duration::from_secs(secs), every, "a test condition", || Ok(check())) {
             Ok(v) => v,
-            Err(e) => panic!("{e}"),
+            Err(ClusterError::Timeout(_)) => panic!("timed out after {secs} s waiting for {what}"),
+            Err(e) => panic!("waiting for {what}: {e}"),
         }
     }
 }
@@ -149,4 +159,35 @@ pub fn course_inputs(nodes: usize) -> Option<PathBuf> {
     let dir =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("../../shared/data/blockchat-inputs/{nodes}nodes"));
     dir.join("trans0.txt").is_file().then_some(dir)
+}
+
+/// Runs `cmd` to its end with its output captured, in a process group of its own; after `limit`
+/// kills the group (the command and any node it started) and panics with its stderr.
+pub fn output_within(mut cmd: Command, limit: Duration) -> Output {
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0);
+    let mut child = cmd.spawn().expect("spawn");
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = pipe.read_to_end(&mut bytes);
+            bytes
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().expect("stdout")));
+    let stderr = drain(Box::new(child.stderr.take().expect("stderr")));
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if start.elapsed() > limit {
+            let _ = Command::new("kill").args(["-KILL", "--", &format!("-{}", child.id())]).status();
+            let _ = child.kill();
+            let _ = child.wait();
+            let stderr = stderr.join().unwrap_or_default();
+            panic!("{cmd:?} still running after {limit:?}, killed; stderr:\n{}", String::from_utf8_lossy(&stderr));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Output { status, stdout: stdout.join().unwrap_or_default(), stderr: stderr.join().unwrap_or_default() }
 }

@@ -1,0 +1,16 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod client;
+pub mod config;
+pub mod effect;
+pub mod host;
+mod outbox;
+pub mod seed;
+mod timers;
+
+pub use client::{Client, ClientStatus, Pace, Plan, Think};
+pub use config::{HostConfig, Settings};
+pub use effect::{Effect, Input, LineId, Notice, Persist};
+pub use host::{Host, Stats};

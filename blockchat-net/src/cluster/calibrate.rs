@@ -1,0 +1,219 @@
+//! `blockchat calibrate`: measures this machine's I/O the way the daemon does it, for the
+//! simulator's cost model: frames through the daemon's framing, tasks and channels over
+//! loopback TCP (latency and CPU per frame), and block-log appends with and without a sync.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use blockchat_core::{Block, NetworkParams, PeerMessage, Time, Transaction, TxKind, Wallet};
+use futures::StreamExt;
+use serde::Serialize;
+use thiserror::Error;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+
+use crate::cli::CalibrateArgs;
+use crate::daemon::peer::write_frames;
+use crate::daemon::storage::{BlockLog, StorageError};
+use crate::daemon::wire::{self, DEFAULT_MAX_FRAME};
+
+/// Why calibration failed.
+#[derive(Debug, Error)]
+pub enum CalibrateError {
+    /// A socket, file or runtime could not be used.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done.
+        what: &'static str,
+        /// Why it failed.
+        source: std::io::Error,
+    },
+    /// The block log could not be written.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// The result could not be written as TOML.
+    #[error("cannot write TOML: {0}")]
+    Toml(#[from] toml::ser::Error),
+}
+
+/// What was measured, in the simulator's terms.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct IoCost {
+    /// Writer CPU per frame, ns.
+    pub frame_send_ns: u64,
+    /// Reader CPU per frame, ns.
+    pub frame_receive_ns: u64,
+    /// CPU per KiB of frame, both ends, ns.
+    pub frame_per_kib_ns: u64,
+    /// One block-log append without a sync, ns.
+    pub block_write_ns: u64,
+    /// The sync after it, ns.
+    pub block_sync_ns: u64,
+    /// One-way loopback latency not spent on a CPU (kernel queues, wake-ups), ms.
+    pub loopback_ms: f64,
+}
+
+fn io(what: &'static str) -> impl FnOnce(std::io::Error) -> CalibrateError {
+    move |source| CalibrateError::Io { what, source }
+}
+
+/// Measures and prints the cost model fields (and writes them to `--out`).
+pub fn run(args: &CalibrateArgs) -> Result<(), CalibrateError> {
+    let dir = match &args.data_dir {
+        Some(d) => d.clone(),
+        None => std::env::temp_dir().join(format!("blockchat-calibrate-{}", std::process::id())),
+    };
+    std::fs::create_dir_all(&dir).map_err(io("creating the test directory"))?;
+    let (block_write_ns, block_sync_ns) = block_log(&dir.join("calibrate.log"))?;
+    let _ = std::fs::remove_file(dir.join("calibrate.log"));
+    if args.data_dir.is_none() {
+        let _ = std::fs::remove_dir(&dir);
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(io("starting the runtime"))?;
+    let small = frames(1);
+    let large = frames(100);
+    let (rtt_small, cpu_small) = runtime.block_on(ping_pong(small.clone(), 20_000))?;
+    let (_, cpu_large) = runtime.block_on(ping_pong(large.clone(), 5_000))?;
+    let (sb, lb) = (small.encoded_len() as f64, large.encoded_len() as f64);
+    let per_byte = ((cpu_large - cpu_small) / (lb - sb)).max(0.0);
+    let fixed = (cpu_small - per_byte * sb).max(0.0);
+    let latency = (rtt_small / 2.0 - cpu_small).max(0.0);
+    let cost = IoCost {
+        frame_send_ns: (fixed / 2.0) as u64,
+        frame_receive_ns: (fixed / 2.0) as u64,
+        frame_per_kib_ns: (per_byte * 1024.0) as u64,
+        block_write_ns,
+        block_sync_ns,
+        loopback_ms: latency / 1e6,
+    };
+    let text = format!(
+        "# measured by `blockchat calibrate` (frames of {sb} and {lb} bytes over loopback, a block log in {}):\n\
+         # median round trip {:.1} us, CPU per frame {:.1} us; what is left of half a round trip\n\
+         # after the CPU is the link's own latency\n{}",
+        dir.display(),
+        rtt_small / 1e3,
+        cpu_small / 1e3,
+        toml::to_string(&cost)?
+    );
+    print!("{text}");
+    if let Some(out) = &args.out {
+        if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(io("creating the output directory"))?;
+        }
+        std::fs::write(out, &text).map_err(io("writing the output"))?;
+    }
+    Ok(())
+}
+
+/// A frame of `count` course-like messages (a `Transaction` when there is one).
+fn frames(count: usize) -> PeerMessage {
+    let w = Wallet::from_seed(1);
+    let to = Wallet::from_seed(2).address();
+    let txs: Vec<Arc<Transaction>> = (0..count as u64)
+        .map(|n| Arc::new(Transaction::new_signed(&w, to, TxKind::Message { text: "Lunchtime doubly so.".into() }, n)))
+        .collect();
+    match count {
+        1 => PeerMessage::Transaction(txs[0].clone()),
+        _ => PeerMessage::Transactions(txs),
+    }
+}
+
+/// Median append time of a ten-transaction block without and with a sync, ns.
+fn block_log(path: &std::path::Path) -> Result<(u64, u64), CalibrateError> {
+    let w = Wallet::from_seed(3);
+    let to = Wallet::from_seed(4).address();
+    let genesis =
+        blockchat_core::Genesis::course(NetworkParams::new(10), &[w.address(), to], 1).block().map_err(|e| {
+            CalibrateError::Io { what: "building a test block", source: std::io::Error::other(e.to_string()) }
+        })?;
+    let txs: Vec<Arc<Transaction>> = (0..10u64)
+        .map(|n| Arc::new(Transaction::new_signed(&w, to, TxKind::Message { text: "Lunchtime doubly so.".into() }, n)))
+        .collect();
+    let block = Block::new_signed(&w, 1, Time(1), 0, genesis.hash(), txs);
+    let median = |sync: bool| -> Result<u64, CalibrateError> {
+        let _ = std::fs::remove_file(path);
+        let (mut log, _) = BlockLog::open(path, sync)?;
+        let mut times = Vec::with_capacity(300);
+        for _ in 0..300 {
+            let t = Instant::now();
+            log.append(&block)?;
+            times.push(t.elapsed().as_nanos() as u64);
+        }
+        times.sort_unstable();
+        Ok(times[times.len() / 2])
+    };
+    let write = median(false)?;
+    let synced = median(true)?;
+    Ok((write, synced.saturating_sub(write)))
+}
+
+/// Round trips of `message` through the daemon's framing, a reader that decodes and queues it
+/// for a loop, the loop handing it to a writer, and back; returns the median round trip and the
+/// process CPU time per frame, both in ns.
+async fn ping_pong(message: PeerMessage, rounds: usize) -> Result<(f64, f64), CalibrateError> {
+    let listener = TcpListener::bind("127.0.0.1:0").await.map_err(io("binding a loopback socket"))?;
+    let addr = listener.local_addr().map_err(io("reading the socket's address"))?;
+    let dial = TcpStream::connect(addr);
+    let (accepted, dialled) = tokio::join!(listener.accept(), dial);
+    let a = accepted.map_err(io("accepting"))?.0;
+    let b = dialled.map_err(io("connecting"))?;
+    a.set_nodelay(true).map_err(io("setting nodelay"))?;
+    b.set_nodelay(true).map_err(io("setting nodelay"))?;
+    // One end echoes every frame back through its own loop and writer; the other times them.
+    let (echo_sink, mut echo_stream) = wire::framed(a, DEFAULT_MAX_FRAME).split();
+    let (echo_tx, echo_rx) = mpsc::unbounded_channel();
+    // Counted as the daemon's loop counts what it hands a writer.
+    let echo_backlog = Arc::new(AtomicUsize::new(0));
+    tokio::spawn(write_frames(echo_sink, echo_rx, echo_backlog.clone(), DEFAULT_MAX_FRAME));
+    let (loop_tx, mut loop_rx) = mpsc::unbounded_channel::<PeerMessage>();
+    tokio::spawn(async move {
+        while let Some(Ok(frame)) = echo_stream.next().await {
+            let Ok(m) = PeerMessage::decode(&frame) else { break };
+            if loop_tx.send(m).is_err() {
+                break;
+            }
+        }
+    });
+    tokio::spawn(async move {
+        while let Some(m) = loop_rx.recv().await {
+            echo_backlog.fetch_add(1, Ordering::Relaxed);
+            if echo_tx.send(m).is_err() {
+                break;
+            }
+        }
+    });
+    let (sink, mut stream) = wire::framed(b, DEFAULT_MAX_FRAME).split();
+    let (tx, rx) = mpsc::unbounded_channel();
+    let backlog = Arc::new(AtomicUsize::new(0));
+    tokio::spawn(write_frames(sink, rx, backlog.clone(), DEFAULT_MAX_FRAME));
+    let mut rtts = Vec::with_capacity(rounds);
+    let cpu_before = super::cpu_seconds(std::process::id());
+    let started = Instant::now();
+    for _ in 0..rounds {
+        let t = Instant::now();
+        backlog.fetch_add(1, Ordering::Relaxed);
+        if tx.send(message.clone()).is_err() {
+            break;
+        }
+        match stream.next().await {
+            Some(Ok(frame)) => {
+                let _ = PeerMessage::decode(&frame);
+            }
+            _ => break,
+        }
+        rtts.push(t.elapsed().as_nanos() as f64);
+    }
+    let wall = started.elapsed();
+    let cpu = super::cpu_seconds(std::process::id()) - cpu_before;
+    rtts.sort_by(f64::total_cmp);
+    let rtt = rtts.get(rtts.len() / 2).copied().unwrap_or(0.0);
+    let frames = (2 * rtts.len()).max(1) as f64;
+    // CPU seconds are counted in 10 ms ticks: the rounds take a second or more.
+    let per_frame = if cpu > 0.0 { cpu * 1e9 / frames } else { wall.as_nanos() as f64 / frames };
+    Ok((rtt, per_frame))
+}

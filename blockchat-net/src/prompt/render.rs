@@ -1,0 +1,115 @@
+//! Answers in plain words, for the prompt and `blockchat client`.
+
+use std::fmt::Write;
+
+use blockchat_core::format_bcc;
+
+use crate::control::{BlockView, Reply, Response, TxView};
+
+fn tx_line(t: &TxView) -> String {
+    match t.kind.as_str() {
+        "message" => format!("{} -> {}: message \"{}\" (fee {} BCC)", t.from, t.to, t.what, t.fee),
+        "stake" => format!("{} stakes {}", t.from, t.what),
+        _ => format!("{} -> {}: {} (fee {} BCC)", t.from, t.to, t.what, t.fee),
+    }
+}
+
+fn block(b: &BlockView) -> String {
+    let by = b.validator.map_or("genesis".to_string(), |v| format!("validator node {v}"));
+    let mut s = format!(
+        "block {} ({}), {by}, round {}, {} transactions",
+        b.index,
+        b.hash.short(),
+        b.round,
+        b.transactions.len()
+    );
+    for t in &b.transactions {
+        let _ = write!(s, "\n  {}", tx_line(t));
+    }
+    s
+}
+
+/// The answer as text; errors start with `error:`.
+pub fn render(response: &Response) -> String {
+    let reply = match response {
+        Ok(r) => r,
+        Err(e) => return format!("error: {e}"),
+    };
+    match reply {
+        Reply::Status(s) => {
+            let id = s.id.map_or("?".to_string(), |i| i.to_string());
+            let mut out = format!(
+                "node {id}: {}\nheight {} (tip {}), round {}\npeers connected {} of {}\nmempool {} pending, capacity {}\ncommitted {} transactions",
+                s.phase,
+                s.height,
+                s.tip.map_or("-".to_string(), |t| t.short()),
+                s.round,
+                s.peers_connected,
+                s.nodes.saturating_sub(1),
+                s.mempool,
+                s.capacity,
+                s.committed_txs,
+            );
+            if s.workload.total > 0 {
+                let w = &s.workload;
+                let _ = write!(
+                    out,
+                    "\nworkload: {} lines, {} sent, {} committed, {} pending, {} given up, {} not sent yet",
+                    w.total, w.submitted, w.committed, w.pending, w.failed, w.unsent
+                );
+                if let Some((line, why)) = &s.waiting {
+                    let _ = write!(out, "\nline {line} waits for a block: {why}");
+                }
+            }
+            out
+        }
+        Reply::Balance { balance, stake, available } => format!(
+            "balance {} BCC (staked {} BCC, available {} BCC)",
+            format_bcc(*balance),
+            format_bcc(*stake),
+            format_bcc(*available)
+        ),
+        Reply::View(b) => block(b),
+        Reply::History { entries } if entries.is_empty() => "no committed transactions of yours yet".to_string(),
+        Reply::History { entries } => {
+            entries.iter().map(|(h, t)| format!("block {h}: {}", tx_line(t))).collect::<Vec<_>>().join("\n")
+        }
+        Reply::Peers { peers } => peers
+            .iter()
+            .map(|p| {
+                let state = if p.connected { "connected" } else { "not connected" };
+                format!("node {} at {} ({}): {state}", p.id, p.address, p.key.short())
+            })
+            .collect::<Vec<_>>()
+            .join("\n"),
+        Reply::Submitted { id, nonce, fee } => {
+            format!("sent: transaction {} (nonce {nonce}, fee {} BCC) is pending", id.short(), format_bcc(*fee))
+        }
+        Reply::Chain { blocks } => blocks
+            .iter()
+            .map(|b| {
+                format!(
+                    "{} {} validator {:?} round {} txs {}",
+                    b.index,
+                    b.hash.short(),
+                    b.validator,
+                    b.round,
+                    b.transactions
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n"),
+        Reply::Ledger { accounts, supply } => {
+            let mut s: Vec<String> = accounts
+                .iter()
+                .map(|a| {
+                    let who = a.id.map_or(a.address.short(), |i| format!("node {i}"));
+                    format!("{who}: {} BCC, staked {} BCC", format_bcc(a.balance), format_bcc(a.stake))
+                })
+                .collect();
+            s.push(format!("supply {} BCC", format_bcc(*supply)));
+            s.join("\n")
+        }
+        Reply::ShuttingDown => "the node is shutting down".to_string(),
+    }
+}
