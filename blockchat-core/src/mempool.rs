@@ -320,9 +320,39 @@ impl Mempool {
         ledger: &Ledger,
         verify: impl FnOnce(&Transaction) -> bool,
     ) -> Result<Admitted, TxError> {
+        self.offer(tx, now, ledger, verify, false)
+    }
+
+    /// [`Mempool::admit_prechecked`] for a peer's transaction, which may spend income from a block
+    /// this node has not applied yet: one its sender cannot afford now is held, like a nonce
+    /// ahead, and queued once a commit makes it affordable.
+    pub fn admit_from_peer(
+        &mut self,
+        tx: Arc<Transaction>,
+        now: Time,
+        ledger: &Ledger,
+        verify: impl FnOnce(&Transaction) -> bool,
+    ) -> Result<Admitted, TxError> {
+        self.offer(tx, now, ledger, verify, true)
+    }
+
+    fn offer(
+        &mut self,
+        tx: Arc<Transaction>,
+        now: Time,
+        ledger: &Ledger,
+        verify: impl FnOnce(&Transaction) -> bool,
+        hold_unfunded: bool,
+    ) -> Result<Admitted, TxError> {
         let committed = ledger.account(&tx.sender()).ok_or(TxError::UnknownSender { sender: tx.sender() })?;
         let projected = self.projected(&tx.sender(), committed);
-        if tx.nonce() > projected.next_nonce {
+        let unfunded = hold_unfunded
+            && tx.nonce() == projected.next_nonce
+            && matches!(
+                Ledger::check_against(&projected, &tx, self.total_stake_for(&tx, ledger)),
+                Err(TxError::InsufficientBalance { .. })
+            );
+        if tx.nonce() > projected.next_nonce || unfunded {
             let window = self.future_window;
             if tx.nonce() - projected.next_nonce > window {
                 return Err(TxError::NonceTooFarAhead { expected: projected.next_nonce, got: tx.nonce(), window });
@@ -370,12 +400,18 @@ impl Mempool {
             let Some((tx, at)) = self.future.remove(&(sender, projected.next_nonce)) else {
                 return;
             };
-            if self.queue.len() >= self.limit
-                || Ledger::check_against(&projected, &tx, self.total_stake_for(&tx, ledger)).is_err()
-            {
+            if self.queue.len() >= self.limit {
                 return;
             }
-            self.push(tx, at);
+            match Ledger::check_against(&projected, &tx, self.total_stake_for(&tx, ledger)) {
+                Ok(()) => self.push(tx, at),
+                // Not affordable yet: it waits for income (a later commit promotes it again).
+                Err(TxError::InsufficientBalance { .. }) => {
+                    self.future.insert((sender, projected.next_nonce), (tx, at));
+                    return;
+                }
+                Err(_) => return,
+            }
         }
     }
 
@@ -405,6 +441,14 @@ impl Mempool {
             }
             if self.future.range((sender, 0)..=(sender, u64::MAX)).next().is_some() {
                 recheck.push(sender);
+            }
+        }
+        // Income may make a held transaction affordable: its sender need not be in the block.
+        let mut last = None;
+        for (address, _) in self.future.keys() {
+            if last != Some(*address) {
+                recheck.push(*address);
+                last = Some(*address);
             }
         }
         // A committed stake change moves the total stake that pending unstakes must leave.
@@ -605,6 +649,31 @@ mod tests {
         let left: Vec<TxId> = pool.iter().map(|(t, _)| t.id()).collect();
         assert_eq!(left, vec![later.id()]);
         assert!(!pool.contains(&other));
+    }
+
+    #[test]
+    fn a_peer_transaction_waits_for_the_income_it_spends() {
+        let (mut ledger, w) = setup();
+        let mut pool = Mempool::new(100, 8);
+        // w[2] spends 1,200 BCC of its 990 spendable: income from a block not applied here yet.
+        let spend = coins(&w[2], &w[1], 1_200, 0);
+        let short = Err(TxError::InsufficientBalance { needed: 1_236_000_000, available: 990 * BCC });
+        assert_eq!(pool.admit(spend.clone(), Time(0), &ledger, |_| true), short, "a local request is refused");
+        assert_eq!(pool.admit_from_peer(spend.clone(), Time(0), &ledger, |_| false), Err(TxError::BadSignature));
+        assert_eq!(pool.admit_from_peer(spend.clone(), Time(0), &ledger, |_| true), Ok(Admitted::Held));
+        assert!(pool.knows(&spend) && !pool.contains(&spend));
+        // A block in which w[2] only receives: w[0] pays it 300 BCC.
+        let income = coins(&w[0], &w[2], 300, 0);
+        let (mut fees, mut undo) = (0, Undo::default());
+        ledger.apply(&income, &mut fees, &mut undo).unwrap();
+        assert!(pool.on_commit(std::slice::from_ref(&income), &ledger).is_empty());
+        assert!(pool.contains(&spend), "queued once affordable");
+        assert_eq!((pool.len(), pool.held()), (1, 0));
+        // Still short after a commit: it stays held, not dropped.
+        let big = coins(&w[1], &w[0], 5_000, 0);
+        assert_eq!(pool.admit_from_peer(big.clone(), Time(1), &ledger, |_| true), Ok(Admitted::Held));
+        assert!(pool.on_commit(&[], &ledger).is_empty());
+        assert_eq!(pool.held(), 1);
     }
 
     #[test]

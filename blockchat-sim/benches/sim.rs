@@ -21,6 +21,7 @@ fn course(c: &mut Criterion) {
         cpu: Cpu::Zero,
         topology: Topology::FullMesh,
         workload: Workload::Synthetic {
+            burst: false,
             rate_per_node: Some(50.0),
             count: 2_000,
             coin_fraction: 1.0,

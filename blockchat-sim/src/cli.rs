@@ -191,6 +191,7 @@ fn scenario_of(a: &RunArgs) -> Result<Scenario, SimError> {
     }
     if let Some(count) = a.synthetic {
         s.workload = Workload::Synthetic {
+            burst: false,
             rate_per_node: a.rate,
             count,
             coin_fraction: 0.5,
@@ -349,6 +350,7 @@ fn bench(only: Option<&str>) -> Result<(), SimError> {
         capacity,
         topology,
         workload: Workload::Synthetic {
+            burst: false,
             rate_per_node: Some(rate),
             count,
             coin_fraction: 0.5,

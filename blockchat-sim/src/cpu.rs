@@ -1,10 +1,8 @@
-//! The CPU model: what each costly step of a node takes in virtual time, and the machine the
-//! nodes run on (a core each, or a few cores they share, as a local cluster does).
+//! The CPU model: what each costly step of a node takes in virtual time.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use blockchat_core::signature::SignedItem;
-use blockchat_core::{Ed25519Check, SignatureCheck, Time, Transaction, TxKind, Wallet, Work};
+use blockchat_core::Work;
 use serde::{Deserialize, Serialize};
 
 /// Virtual nanoseconds per operation. Defaults are the medians measured by
@@ -37,8 +35,11 @@ pub struct CostModel {
     pub frame_per_kib_ns: u64,
     /// Appending one block to the block log (the write call).
     pub block_write_ns: u64,
-    /// Syncing the block log after a block: the node's loop waits, no core is busy.
+    /// Syncing the block log after a block, the part during which the disk serves no other
+    /// sync (on one machine, syncs of several nodes take turns): the loop waits, no core works.
     pub block_sync_ns: u64,
+    /// The rest of a sync's time, which overlaps other syncs (queues, the device's latency).
+    pub sync_latency_ns: u64,
 }
 
 impl Default for CostModel {
@@ -63,6 +64,7 @@ impl CostModel {
         frame_per_kib_ns: 0,
         block_write_ns: 0,
         block_sync_ns: 0,
+        sync_latency_ns: 0,
     };
 
     /// Everything free: nodes react instantly.
@@ -80,6 +82,7 @@ impl CostModel {
         frame_per_kib_ns: 0,
         block_write_ns: 0,
         block_sync_ns: 0,
+        sync_latency_ns: 0,
     };
 
     /// Virtual time to handle one input of `received_bytes` that performed `work`.
@@ -105,90 +108,19 @@ impl CostModel {
         Duration::from_nanos(self.frame_receive_ns + bytes as u64 * self.frame_per_kib_ns / 2048)
     }
 
-    /// Measures this machine: the median of several short timing rounds per operation.
+    /// Measures this machine's cryptography and decoding (the I/O fields keep their defaults:
+    /// `blockchat calibrate` measures those as the daemon does them).
     pub fn calibrate() -> CostModel {
-        let wallets: Vec<Wallet> = (0..64).map(Wallet::from_seed).collect();
-        let to = wallets[1].address();
-        let txs: Vec<Transaction> = wallets
-            .iter()
-            .map(|w| Transaction::new_signed(w, to, TxKind::Message { text: "calibrate".into() }, 0))
-            .collect();
-        let mut check = Ed25519Check::new();
-        let sign_ns = median_ns(64, |i| {
-            std::hint::black_box(wallets[i % 64].sign(&[i as u8; 32]));
-        });
-        let verify_ns = median_ns(64, |i| {
-            assert!(check.verify(txs[i % 64].signed_item()));
-        });
-        let items: Vec<SignedItem<'_>> = txs.iter().map(|t| t.signed_item()).collect();
-        let batch_verify_ns = median_ns(4, |_| assert!(check.verify_batch(&items))) / 64;
-        let big = vec![7u8; 64 * 1024];
-        let hash_per_kib_ns = median_ns(8, |_| {
-            std::hint::black_box(<sha2::Sha256 as sha2::Digest>::digest(&big));
-        }) / 64;
-        let encoded: Vec<Vec<u8>> = txs.iter().map(|t| t.encode()).collect();
-        let receive_per_kib_ns = median_ns(64, |i| {
-            std::hint::black_box(Transaction::decode(&encoded[i % 64]).ok());
-        }) * 1024
-            / encoded[0].len() as u64;
-        CostModel { sign_ns, verify_ns, batch_verify_ns, receive_per_kib_ns, hash_per_kib_ns, ..CostModel::CALIBRATED }
-    }
-}
-
-/// The cores the nodes run on: unlimited (a machine each), or a few shared by every node's
-/// loop, readers and writers (a local cluster); a step waits for the first free core.
-#[derive(Debug, Clone)]
-pub struct Machine {
-    // When each shared core is next free; empty when every node has its own.
-    free_at: Vec<Time>,
-}
-
-impl Machine {
-    /// A machine each (`None`) or `cores` shared cores.
-    pub fn new(cores: Option<usize>) -> Machine {
-        Machine { free_at: vec![Time::ZERO; cores.unwrap_or(0)] }
-    }
-
-    /// Runs `work` of CPU time that is ready at `ready`; returns when it is done.
-    pub fn run(&mut self, ready: Time, work: Duration) -> Time {
-        if work.is_zero() {
-            return ready;
+        let c = blockchat_host::calibrate::crypto();
+        CostModel {
+            sign_ns: c.sign_ns,
+            verify_ns: c.verify_ns,
+            batch_verify_ns: c.batch_verify_ns,
+            hash_per_kib_ns: c.hash_per_kib_ns,
+            receive_per_kib_ns: c.decode_per_kib_ns,
+            ..CostModel::CALIBRATED
         }
-        let start = self.start(ready);
-        self.finish(start, work)
     }
-
-    /// When a step ready at `ready` can start: at once, or when the first core frees up.
-    pub fn start(&self, ready: Time) -> Time {
-        self.free_at.iter().min().map_or(ready, |free| ready.max(*free))
-    }
-
-    /// Books the first free core from `start` (as [`Machine::start`] gave it) for `work`;
-    /// returns when it is done.
-    pub fn finish(&mut self, start: Time, work: Duration) -> Time {
-        let done = start + work;
-        if let Some(k) = self.free_at.iter().enumerate().min_by_key(|(k, t)| (**t, *k)).map(|(k, _)| k) {
-            if !work.is_zero() {
-                self.free_at[k] = done;
-            }
-        }
-        done
-    }
-}
-
-/// Median over 9 rounds of the mean time per call of `f`, called `per_round` times a round.
-fn median_ns(per_round: usize, mut f: impl FnMut(usize)) -> u64 {
-    let mut rounds: Vec<u64> = (0..9)
-        .map(|_| {
-            let start = Instant::now();
-            for i in 0..per_round {
-                f(i);
-            }
-            (start.elapsed().as_nanos() / per_round as u128) as u64
-        })
-        .collect();
-    rounds.sort_unstable();
-    rounds[rounds.len() / 2]
 }
 
 #[cfg(test)]
@@ -209,17 +141,5 @@ mod tests {
             + m.receive_per_kib_ns;
         assert_eq!(m.cost(&work, 1024), Duration::from_nanos(want));
         assert_eq!(CostModel::ZERO.cost(&work, 1 << 20), Duration::ZERO);
-    }
-
-    #[test]
-    fn shared_cores_queue_work_and_own_cores_do_not() {
-        let ms = Duration::from_millis;
-        let mut own = Machine::new(None);
-        assert_eq!(own.run(Time::from_millis(1), ms(5)), Time::from_millis(6));
-        assert_eq!(own.run(Time::from_millis(1), ms(5)), Time::from_millis(6));
-        let mut two = Machine::new(Some(2));
-        let done: Vec<Time> = (0..3).map(|_| two.run(Time::from_millis(1), ms(5))).collect();
-        assert_eq!(done, vec![Time::from_millis(6), Time::from_millis(6), Time::from_millis(11)]);
-        assert_eq!(two.run(Time::from_millis(20), ms(1)), Time::from_millis(21));
     }
 }

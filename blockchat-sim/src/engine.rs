@@ -21,9 +21,10 @@ use rustc_hash::FxHashMap;
 use crate::SimError;
 use crate::adversary::Adversary;
 use crate::build;
-use crate::cpu::{CostModel, Machine};
+use crate::cpu::CostModel;
 use crate::crypto::{SimCheck, Verdicts};
 use crate::links::Links;
+use crate::machine::Machine;
 use crate::metrics::Collector;
 use crate::network::{NetworkModel, NodeId, lost, millis};
 use crate::queue::Queue;
@@ -341,6 +342,7 @@ impl Simulation {
             }
             let Some((at, event)) = self.queue.pop() else { break };
             self.now = at;
+            self.machine.advance(at);
             self.events += 1;
             self.step(event);
             if self.stopped_at.is_none() && self.stop_reached() {
@@ -422,8 +424,7 @@ impl Simulation {
         if let Queued::Message { message, bytes, .. } = &item {
             if n.host.ignores(message) {
                 let cost = self.cost.cost(&Work::default(), *bytes as usize);
-                let start = self.machine.start(self.cpus[id].busy_until.max(self.now));
-                let done = self.machine.finish(start, cost);
+                let done = self.machine.run(self.cpus[id].busy_until.max(self.now), cost);
                 self.cpus[id].busy_until = done;
                 self.metrics.duplicates += 1;
                 return;
@@ -556,8 +557,9 @@ impl Simulation {
         let mut cpu_time =
             if work == Work::default() && bytes == 0 { Duration::ZERO } else { self.cost.cost(&work, bytes) };
         cpu_time += Duration::from_nanos(appended * self.cost.block_write_ns);
-        let computed = self.machine.finish(start, cpu_time);
-        let done = computed + Duration::from_nanos(appended * self.cost.block_sync_ns);
+        let computed = self.machine.run(start, cpu_time);
+        let synced = self.machine.sync(computed, Duration::from_nanos(appended * self.cost.block_sync_ns));
+        let done = if appended > 0 { synced + Duration::from_nanos(self.cost.sync_latency_ns) } else { synced };
         self.cpus[id].busy_until = self.cpus[id].busy_until.max(done);
         if self.cpus[id].honest && effects.iter().any(|e| matches!(e, Effect::Notify(Notice::Reverted(_)))) {
             self.metrics.reorgs += 1;

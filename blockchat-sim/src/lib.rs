@@ -9,6 +9,7 @@ pub mod crypto;
 pub mod engine;
 pub mod export;
 pub mod links;
+pub mod machine;
 pub mod metrics;
 pub mod network;
 pub mod queue;

@@ -276,6 +276,10 @@ pub enum Workload {
         /// Open loop: transactions per second per node (Poisson). Absent: closed loop, each node
         /// waits for its previous transaction to commit or fail.
         rate_per_node: Option<f64>,
+        /// Instead: each node sends as fast as its node takes them (a chunk per turn), the TCP
+        /// benchmark's load.
+        #[serde(default)]
+        burst: bool,
         /// Total transactions, over all nodes.
         count: usize,
         /// Share of coin transfers (the rest are messages).

@@ -17,16 +17,17 @@ pub fn plans(workload: &Workload, nodes: usize, seed: u64) -> Result<Vec<(Plan, 
             };
             Ok(files.into_iter().map(|lines| (Plan::Lines(lines), think.pace())).collect())
         }
-        Workload::Synthetic { rate_per_node, count, coin_fraction, amount_units, message_chars, receivers } => {
+        Workload::Synthetic { rate_per_node, burst, count, coin_fraction, amount_units, message_chars, receivers } => {
             let mix = Mix {
                 coin_fraction: *coin_fraction,
                 amount_units: *amount_units,
                 message_chars: *message_chars,
                 receivers: *receivers,
             };
-            let pace = match rate_per_node {
-                Some(per_second) => Pace::Poisson { per_second: *per_second },
-                None => Pace::ClosedLoop,
+            let pace = match (burst, rate_per_node) {
+                (true, _) => Pace::Burst,
+                (false, Some(per_second)) => Pace::Poisson { per_second: *per_second },
+                (false, None) => Pace::ClosedLoop,
             };
             Ok((0..nodes)
                 .map(|i| {
@@ -43,6 +44,7 @@ pub fn label(workload: &Workload) -> String {
     match workload {
         Workload::Course { inputs: Some(dir), .. } => format!("course:{}", dir.display()),
         Workload::Course { inputs: None, lines, .. } => format!("course:generated-{lines}"),
+        Workload::Synthetic { burst: true, count, .. } => format!("synthetic:burst:{count}"),
         Workload::Synthetic { rate_per_node: Some(r), count, .. } => format!("synthetic:open-{r}/s:{count}"),
         Workload::Synthetic { rate_per_node: None, count, .. } => format!("synthetic:closed:{count}"),
     }
@@ -56,6 +58,7 @@ mod tests {
     #[test]
     fn synthetic_counts_are_split_and_paces_follow_the_rate() {
         let w = Workload::Synthetic {
+            burst: false,
             rate_per_node: Some(10.0),
             count: 1_003,
             coin_fraction: 0.25,

@@ -17,6 +17,7 @@ fn synthetic(nodes: usize, count: usize, rate: f64) -> Scenario {
         capacity: 5,
         round_timeout_ms: 500,
         workload: Workload::Synthetic {
+            burst: false,
             rate_per_node: Some(rate),
             count,
             coin_fraction: 0.7,

@@ -48,8 +48,9 @@ enum Command {
     },
     /// The suites and their sizes.
     List,
-    /// Predict every configuration measured on real clusters (results/real/*.csv) and write
-    /// the comparison to results/real/comparison.csv.
+    /// Predict every configuration measured on real clusters (results/real/course_grid.csv and
+    /// synthetic.csv) with the cost model measured in the same sitting (results/real/io-cost.toml)
+    /// and write results/real/comparison.csv and comparison.svg.
     CompareReal {
         /// Cores of the host the real clusters ran on.
         #[arg(long, default_value_t = 2)]
@@ -136,11 +137,20 @@ fn execute(cli: Cli) -> Result<(), Error> {
             Ok(())
         }
         Command::CompareReal { cores, inputs } => {
+            use experiments::compare;
             let real = cli.out.unwrap_or(results).join("real");
-            let rows = experiments::compare::compare(&real, &inputs, cores)?;
-            experiments::compare::table(&rows).write(&real.join("comparison.csv"))?;
-            say!("{}", experiments::compare::markdown(&rows));
-            say!("wrote {}", real.join("comparison.csv").display());
+            let cal = compare::Calibration::load(&real.join("io-cost.toml"))?;
+            let rows = compare::compare(&real, &inputs, cores, &cal)?;
+            compare::table(&rows).write(&real.join("comparison.csv"))?;
+            compare::plot(&rows, &real.join("comparison.svg"))?;
+            say!("{}", compare::markdown(&rows));
+            let within = rows.iter().filter(|r| r.within()).count();
+            say!(
+                "{within} of {} configurations within ±{}% on both throughput and block time",
+                rows.len(),
+                compare::TOLERANCE_PCT
+            );
+            say!("wrote {} and {}", real.join("comparison.csv").display(), real.join("comparison.svg").display());
             Ok(())
         }
         Command::Rerun { suite, run_id } => {

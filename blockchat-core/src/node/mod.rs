@@ -258,7 +258,7 @@ impl<C: SignatureCheck> Node<C> {
     /// Takes a prechecked peer transaction whose signature verdict is `valid`, relaying it when
     /// this node relays.
     fn admit_from_peer(&mut self, now: Time, tx: Arc<Transaction>, valid: bool, from: Address, step: &mut Step) {
-        match self.mempool.admit_prechecked(tx.clone(), now, self.chain.ledger(), |_| valid) {
+        match self.mempool.admit_from_peer(tx.clone(), now, self.chain.ledger(), |_| valid) {
             Ok(Admitted::Pending | Admitted::Held) => {
                 if self.config.relay {
                     let message = PeerMessage::Transaction(tx);

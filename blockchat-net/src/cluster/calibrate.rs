@@ -1,6 +1,8 @@
-//! `blockchat calibrate`: measures this machine's I/O the way the daemon does it, for the
-//! simulator's cost model: frames through the daemon's framing, tasks and channels over
-//! loopback TCP (latency and CPU per frame), and block-log appends with and without a sync.
+//! `blockchat calibrate`: measures this machine the way the daemon uses it, for the simulator's
+//! cost model: the cryptography, frames through the daemon's framing, tasks and channels over
+//! loopback TCP (latency and CPU per frame), and block-log appends with and without a sync,
+//! alone and several at once (how much of a sync the disk serves one at a time). The output is
+//! the `[cpu]` and `[network]` tables of a scenario.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -37,9 +39,21 @@ pub enum CalibrateError {
     Toml(#[from] toml::ser::Error),
 }
 
-/// What was measured, in the simulator's terms.
+/// What was measured, in the simulator's terms (field names are the scenario's).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct IoCost {
+pub struct Costs {
+    /// Always `custom`: a measured model.
+    pub model: &'static str,
+    /// One Ed25519 signature, ns.
+    pub sign_ns: u64,
+    /// One signature verified alone, ns.
+    pub verify_ns: u64,
+    /// One signature verified in a batch, ns.
+    pub batch_verify_ns: u64,
+    /// SHA-256 per KiB, ns.
+    pub hash_per_kib_ns: u64,
+    /// Decoding per KiB, ns.
+    pub receive_per_kib_ns: u64,
     /// Writer CPU per frame, ns.
     pub frame_send_ns: u64,
     /// Reader CPU per frame, ns.
@@ -48,10 +62,35 @@ pub struct IoCost {
     pub frame_per_kib_ns: u64,
     /// One block-log append without a sync, ns.
     pub block_write_ns: u64,
-    /// The sync after it, ns.
+    /// The part of a sync the disk serves one at a time (from several logs synced at once), ns.
     pub block_sync_ns: u64,
-    /// One-way loopback latency not spent on a CPU (kernel queues, wake-ups), ms.
-    pub loopback_ms: f64,
+    /// The rest of a sync, which overlaps others, ns.
+    pub sync_latency_ns: u64,
+}
+
+/// The scenario tables the calibration fills.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Calibration {
+    /// The CPU and disk costs.
+    pub cpu: Costs,
+    /// The loopback link.
+    pub network: Loopback,
+}
+
+/// A loopback link: the latency left of half a round trip once its CPU is counted.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Loopback {
+    /// `{ model = "constant", ms = … }`.
+    pub latency: Constant,
+}
+
+/// A constant latency, in a scenario's terms.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Constant {
+    /// Always `constant`.
+    pub model: &'static str,
+    /// Milliseconds.
+    pub ms: f64,
 }
 
 fn io(what: &'static str) -> impl FnOnce(std::io::Error) -> CalibrateError {
@@ -65,8 +104,10 @@ pub fn run(args: &CalibrateArgs) -> Result<(), CalibrateError> {
         None => std::env::temp_dir().join(format!("blockchat-calibrate-{}", std::process::id())),
     };
     std::fs::create_dir_all(&dir).map_err(io("creating the test directory"))?;
-    let (block_write_ns, block_sync_ns) = block_log(&dir.join("calibrate.log"))?;
+    let (block_write_ns, single_sync) = block_log(&dir.join("calibrate.log"))?;
     let _ = std::fs::remove_file(dir.join("calibrate.log"));
+    let shared_sync = concurrent_syncs(&dir, 5)?;
+    let crypto = blockchat_host::calibrate::crypto();
     if args.data_dir.is_none() {
         let _ = std::fs::remove_dir(&dir);
     }
@@ -83,13 +124,22 @@ pub fn run(args: &CalibrateArgs) -> Result<(), CalibrateError> {
     let per_byte = ((cpu_large - cpu_small) / (lb - sb)).max(0.0);
     let fixed = (cpu_small - per_byte * sb).max(0.0);
     let latency = (rtt_small / 2.0 - cpu_small).max(0.0);
-    let cost = IoCost {
-        frame_send_ns: (fixed / 2.0) as u64,
-        frame_receive_ns: (fixed / 2.0) as u64,
-        frame_per_kib_ns: (per_byte * 1024.0) as u64,
-        block_write_ns,
-        block_sync_ns,
-        loopback_ms: latency / 1e6,
+    let cost = Calibration {
+        cpu: Costs {
+            model: "custom",
+            sign_ns: crypto.sign_ns,
+            verify_ns: crypto.verify_ns,
+            batch_verify_ns: crypto.batch_verify_ns,
+            hash_per_kib_ns: crypto.hash_per_kib_ns,
+            receive_per_kib_ns: crypto.decode_per_kib_ns,
+            frame_send_ns: (fixed / 2.0) as u64,
+            frame_receive_ns: (fixed / 2.0) as u64,
+            frame_per_kib_ns: (per_byte * 1024.0) as u64,
+            block_write_ns,
+            block_sync_ns: shared_sync.min(single_sync),
+            sync_latency_ns: single_sync.saturating_sub(shared_sync),
+        },
+        network: Loopback { latency: Constant { model: "constant", ms: latency / 1e6 } },
     };
     let text = format!(
         "# measured by `blockchat calibrate` (frames of {sb} and {lb} bytes over loopback, a block log in {}):\n\
@@ -150,6 +200,41 @@ fn block_log(path: &std::path::Path) -> Result<(u64, u64), CalibrateError> {
     let write = median(false)?;
     let synced = median(true)?;
     Ok((write, synced.saturating_sub(write)))
+}
+
+/// The disk's time per sync when `writers` logs are appended to and synced at once: wall
+/// time over syncs, ns.
+fn concurrent_syncs(dir: &std::path::Path, writers: usize) -> Result<u64, CalibrateError> {
+    let w = Wallet::from_seed(5);
+    let to = Wallet::from_seed(6).address();
+    let txs: Vec<Arc<Transaction>> = (0..10u64)
+        .map(|n| Arc::new(Transaction::new_signed(&w, to, TxKind::Message { text: "Lunchtime doubly so.".into() }, n)))
+        .collect();
+    let block = Arc::new(Block::new_signed(&w, 1, Time(1), 0, blockchat_core::BlockHash([1; 32]), txs));
+    let per_writer = 100;
+    let started = Instant::now();
+    let handles: Vec<_> = (0..writers)
+        .map(|k| {
+            let path = dir.join(format!("calibrate-{k}.log"));
+            let block = block.clone();
+            std::thread::spawn(move || -> Result<(), StorageError> {
+                let _ = std::fs::remove_file(&path);
+                let (mut log, _) = BlockLog::open(&path, true)?;
+                for _ in 0..per_writer {
+                    log.append(&block)?;
+                }
+                let _ = std::fs::remove_file(&path);
+                Ok(())
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().map_err(|_| CalibrateError::Io {
+            what: "a sync thread",
+            source: std::io::Error::other("it panicked"),
+        })??;
+    }
+    Ok(started.elapsed().as_nanos() as u64 / (writers * per_writer) as u64)
 }
 
 /// Round trips of `message` through the daemon's framing, a reader that decodes and queues it

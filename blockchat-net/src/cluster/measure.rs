@@ -10,7 +10,7 @@ use blockchat_host::ClientStatus;
 use crate::control::{AccountView, BlockSummary};
 
 /// The CSV header; one row per run (documented in the crate README).
-pub const CSV_HEADER: &str = "nodes,capacity,stake_profile,workload,think_ms,block_interval_ms,lines,lines_committed,lines_failed,lines_unsent,committed,blocks,throughput_tx_per_s,mean_block_time_s,longest_block_interval_s,wall_s,cpu_s,other_cpu_s,late_round_blocks,blocks_by_node,balances_bcc";
+pub const CSV_HEADER: &str = "nodes,capacity,stake_profile,workload,think_ms,block_interval_ms,lines,lines_committed,lines_failed,lines_unsent,committed,blocks,throughput_tx_per_s,mean_block_time_s,longest_block_interval_s,longest_full_block_wait_s,wall_s,cpu_s,other_cpu_s,late_round_blocks,blocks_by_node,balances_bcc";
 
 /// One run's results.
 #[derive(Debug, Clone, PartialEq)]
@@ -52,6 +52,10 @@ pub struct ChainStats {
     pub mean_block_time: f64,
     /// The longest time between two consecutive blocks after the first, in seconds.
     pub longest_interval: f64,
+    /// The longest of those intervals that ended in a full block, in seconds: a partial block
+    /// comes by design a maximum block interval after its oldest transaction, a full one should
+    /// never wait.
+    pub longest_full_wait: f64,
     /// Blocks minted in a round above 0.
     pub late_round_blocks: u64,
     /// Blocks validated by each node.
@@ -61,7 +65,13 @@ pub struct ChainStats {
 }
 
 /// Measures a run from one node's chain and the clients' reports.
-pub fn measure(chain: &[BlockSummary], accounts: &[AccountView], clients: &[ClientStatus], nodes: usize) -> ChainStats {
+pub fn measure(
+    chain: &[BlockSummary],
+    accounts: &[AccountView],
+    clients: &[ClientStatus],
+    nodes: usize,
+    capacity: usize,
+) -> ChainStats {
     let blocks: Vec<&BlockSummary> = chain.iter().filter(|b| b.index > 0).collect();
     let committed: u64 = blocks.iter().map(|b| b.transactions as u64).sum();
     let start = clients.iter().filter_map(|c| c.first_sent_at).min();
@@ -72,7 +82,9 @@ pub fn measure(chain: &[BlockSummary], accounts: &[AccountView], clients: &[Clie
     };
     let throughput = if span > 0.0 { committed as f64 / span } else { 0.0 };
     let mean_block = if blocks.is_empty() { 0.0 } else { span / blocks.len() as f64 };
-    let longest = blocks.windows(2).map(|w| w[1].timestamp.saturating_sub(w[0].timestamp)).max().unwrap_or(0);
+    let gaps = || blocks.windows(2).map(|w| (w[1].timestamp.saturating_sub(w[0].timestamp), w[1].transactions));
+    let longest = gaps().map(|(gap, _)| gap).max().unwrap_or(0);
+    let longest_full = gaps().filter(|(_, txs)| *txs >= capacity).map(|(gap, _)| gap).max().unwrap_or(0);
     let late = blocks.iter().filter(|b| b.round > 0).count() as u64;
     let mut by_node = vec![0u64; nodes];
     for b in &blocks {
@@ -92,6 +104,7 @@ pub fn measure(chain: &[BlockSummary], accounts: &[AccountView], clients: &[Clie
         throughput,
         mean_block_time: mean_block,
         longest_interval: longest as f64 / 1e9,
+        longest_full_wait: longest_full as f64 / 1e9,
         late_round_blocks: late,
         blocks_by_node: by_node,
         balances,
@@ -107,7 +120,7 @@ impl RunResult {
     pub fn csv_row(&self) -> String {
         let join = |v: &[String]| v.join(";");
         format!(
-            "{},{},{},{},{},{},{},{},{},{},{},{},{:.1},{:.5},{:.4},{:.2},{:.2},{:.2},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{:.1},{:.5},{:.4},{:.4},{:.2},{:.2},{:.2},{},{},{}",
             self.nodes,
             self.capacity,
             self.stake_profile,
@@ -123,6 +136,7 @@ impl RunResult {
             self.chain.throughput,
             self.chain.mean_block_time,
             self.chain.longest_interval,
+            self.chain.longest_full_wait,
             self.wall_seconds,
             self.cpu_seconds,
             self.other_cpu_seconds,
@@ -151,10 +165,11 @@ impl RunResult {
             ),
             format!("committed {} transactions in {} blocks ({} in a late round)", c.committed, c.blocks, c.late_round_blocks),
             format!(
-                "throughput {:.1} tx/s, mean block time {:.4} s, longest gap between blocks {:.3} s, run took {:.1} s, nodes used {:.1} CPU s (other processes {:.1} CPU s)",
+                "throughput {:.1} tx/s, mean block time {:.4} s, longest gap between blocks {:.3} s (before a full block {:.3} s), run took {:.1} s, nodes used {:.1} CPU s (other processes {:.1} CPU s)",
                 c.throughput,
                 c.mean_block_time,
                 c.longest_interval,
+                c.longest_full_wait,
                 self.wall_seconds,
                 self.cpu_seconds,
                 self.other_cpu_seconds

@@ -204,6 +204,8 @@ pub struct Status {
     pub reverted: u64,
     /// Messages not sent to a peer whose link was down (beyond what is held for it).
     pub dropped_to_down_links: u64,
+    /// Frames, bytes and the loop's time since start.
+    pub load: crate::daemon::driver::Load,
     /// The client's progress through its `--input` or synthetic plan.
     pub workload: ClientStatus,
     /// The line the client waits on (1-based line number, or position for generated loads)

@@ -64,6 +64,25 @@ pub struct Counters {
     pub bad_connections: AtomicU64,
 }
 
+/// What the loop did, for the shutdown line and the status (and to calibrate the simulator).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Load {
+    /// Frames handed to writers, and their bytes.
+    pub frames_out: u64,
+    /// Bytes of those frames.
+    pub bytes_out: u64,
+    /// Frames received from peers.
+    pub frames_in: u64,
+    /// Bytes of those frames.
+    pub bytes_in: u64,
+    /// Blocks written to the log.
+    pub blocks_written: u64,
+    /// Time the loop spent in the host and carrying out its effects, syncs excluded, µs.
+    pub busy_us: u64,
+    /// Time spent writing and syncing blocks, µs.
+    pub persist_us: u64,
+}
+
 /// Longest the loop handles queued events before it looks at the clock and flushes.
 const TURN: Duration = Duration::from_millis(5);
 
@@ -86,6 +105,7 @@ pub struct Driver {
     effects: Vec<Effect>,
     // The core's costly operations since start, for the shutdown line.
     work: Work,
+    load: Load,
 }
 
 impl Driver {
@@ -101,6 +121,7 @@ impl Driver {
             stopping: false,
             effects: Vec::new(),
             work: Work::default(),
+            load: Load::default(),
         }
     }
 
@@ -136,6 +157,7 @@ impl Driver {
                     Err(_) => break,
                 }
             }
+            let started = std::time::Instant::now();
             let now = clock::now();
             if self.host.poll_timeout().is_some_and(|t| t <= now) {
                 self.host.handle_timeout(now);
@@ -144,26 +166,39 @@ impl Driver {
             // Nothing else to do right now: what waits in the outboxes leaves.
             self.host.flush(clock::now());
             self.carry_out()?;
+            self.load.busy_us += started.elapsed().as_micros() as u64;
         }
         let w = self.work;
+        let l = self.load;
         info!(
-            "node {} stopped at height {}; work: {} signed, {} verified alone, {} in {} batches, {} applied",
+            "node {} stopped at height {}; work: {} signed, {} verified alone, {} in {} batches, {} applied; \
+             frames: {} out ({} B), {} in ({} B); loop busy {} ms, {} blocks written in {} ms",
             self.roster.me,
             self.host.node().chain().height(),
             w.signed,
             w.verified,
             w.batch_verified,
             w.batches,
-            w.applied
+            w.applied,
+            l.frames_out,
+            l.bytes_out,
+            l.frames_in,
+            l.bytes_in,
+            l.busy_us / 1000,
+            l.blocks_written,
+            l.persist_us / 1000
         );
         Ok(())
     }
 
     fn on_event(&mut self, event: Event) -> Result<(), StorageError> {
+        let started = std::time::Instant::now();
         match event {
             Event::Peer { from, message, bytes } => {
                 self.host.handle(clock::now(), Input::Message { from, message });
                 self.inbox.done(bytes);
+                self.load.frames_in += 1;
+                self.load.bytes_in += bytes as u64;
             }
             Event::Connected { peer, conn, link } => {
                 self.links.insert(peer, Link { conn, writer: link });
@@ -181,7 +216,9 @@ impl Driver {
                 let _ = reply.send(response);
             }
         }
-        self.carry_out()
+        let result = self.carry_out();
+        self.load.busy_us += started.elapsed().as_micros() as u64;
+        result
     }
 
     /// Carries out the host's effects in order: a block is on disk before anything after it
@@ -193,13 +230,21 @@ impl Driver {
             match effect {
                 Effect::Persist(Persist::TruncateFrom(height)) => self.log.truncate_from(height)?,
                 Effect::Persist(Persist::Append(block)) => {
+                    let started = std::time::Instant::now();
                     if block.index() <= self.log.height() {
                         self.log.truncate_from(block.index())?;
                     }
                     self.log.append(&block)?;
+                    let took = started.elapsed().as_micros() as u64;
+                    self.load.persist_us += took;
+                    // Counted apart: the loop waits for the disk, it does not compute.
+                    self.load.busy_us = self.load.busy_us.saturating_sub(took);
+                    self.load.blocks_written += 1;
                 }
                 Effect::Send { to, message } => match self.links.get(&to) {
                     Some(link) => {
+                        self.load.frames_out += 1;
+                        self.load.bytes_out += message.encoded_len() as u64;
                         let queued = link.writer.backlog.fetch_add(1, Ordering::Relaxed) + 1;
                         if link.writer.writer.send(message).is_err() || queued > MAX_BACKLOG {
                             stalled.push(to);
@@ -366,6 +411,7 @@ impl Driver {
             bad_connections: self.counters.bad_connections.load(Ordering::Relaxed),
             reverted: stats.reverted_blocks,
             dropped_to_down_links: stats.dropped_to_down_links,
+            load: self.load,
             workload: client.status(),
             waiting,
         }
