@@ -20,6 +20,16 @@ pub enum Admitted {
     Held,
 }
 
+/// What becomes of a transaction whose sender cannot afford it against the committed state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unfunded {
+    /// Refused with `InsufficientBalance` (a local request: its client waits and retries).
+    Refuse,
+    /// Held like a nonce ahead and queued once a commit makes it affordable (a peer's, which
+    /// may spend income from a block this node has not applied yet).
+    Hold,
+}
+
 /// A sender's pending (arrival sequence, id) pairs in nonce order. The first is kept inline:
 /// most senders have one pending transaction at a time, and it then costs no allocation and no
 /// second read.
@@ -308,32 +318,20 @@ impl Mempool {
         verify: impl FnOnce(&Transaction) -> bool,
     ) -> Result<Admitted, TxError> {
         self.precheck(&tx, ledger)?;
-        self.admit_prechecked(tx, now, ledger, verify)
+        self.admit_prechecked(tx, now, ledger, verify, Unfunded::Refuse)
     }
 
     /// [`Mempool::admit`] for a transaction that already passed [`Mempool::precheck`] against
-    /// this mempool and `ledger`.
+    /// this mempool and `ledger`; `unfunded` says what becomes of one its sender cannot afford.
     pub fn admit_prechecked(
         &mut self,
         tx: Arc<Transaction>,
         now: Time,
         ledger: &Ledger,
         verify: impl FnOnce(&Transaction) -> bool,
+        unfunded: Unfunded,
     ) -> Result<Admitted, TxError> {
-        self.offer(tx, now, ledger, verify, false)
-    }
-
-    /// [`Mempool::admit_prechecked`] for a peer's transaction, which may spend income from a block
-    /// this node has not applied yet: one its sender cannot afford now is held, like a nonce
-    /// ahead, and queued once a commit makes it affordable.
-    pub fn admit_from_peer(
-        &mut self,
-        tx: Arc<Transaction>,
-        now: Time,
-        ledger: &Ledger,
-        verify: impl FnOnce(&Transaction) -> bool,
-    ) -> Result<Admitted, TxError> {
-        self.offer(tx, now, ledger, verify, true)
+        self.offer(tx, now, ledger, verify, unfunded == Unfunded::Hold)
     }
 
     fn offer(
@@ -659,8 +657,14 @@ mod tests {
         let spend = coins(&w[2], &w[1], 1_200, 0);
         let short = Err(TxError::InsufficientBalance { needed: 1_236_000_000, available: 990 * BCC });
         assert_eq!(pool.admit(spend.clone(), Time(0), &ledger, |_| true), short, "a local request is refused");
-        assert_eq!(pool.admit_from_peer(spend.clone(), Time(0), &ledger, |_| false), Err(TxError::BadSignature));
-        assert_eq!(pool.admit_from_peer(spend.clone(), Time(0), &ledger, |_| true), Ok(Admitted::Held));
+        assert_eq!(
+            pool.admit_prechecked(spend.clone(), Time(0), &ledger, |_| false, Unfunded::Hold),
+            Err(TxError::BadSignature)
+        );
+        assert_eq!(
+            pool.admit_prechecked(spend.clone(), Time(0), &ledger, |_| true, Unfunded::Hold),
+            Ok(Admitted::Held)
+        );
         assert!(pool.knows(&spend) && !pool.contains(&spend));
         // A block in which w[2] only receives: w[0] pays it 300 BCC.
         let income = coins(&w[0], &w[2], 300, 0);
@@ -671,7 +675,7 @@ mod tests {
         assert_eq!((pool.len(), pool.held()), (1, 0));
         // Still short after a commit: it stays held, not dropped.
         let big = coins(&w[1], &w[0], 5_000, 0);
-        assert_eq!(pool.admit_from_peer(big.clone(), Time(1), &ledger, |_| true), Ok(Admitted::Held));
+        assert_eq!(pool.admit_prechecked(big.clone(), Time(1), &ledger, |_| true, Unfunded::Hold), Ok(Admitted::Held));
         assert!(pool.on_commit(&[], &ledger).is_empty());
         assert_eq!(pool.held(), 1);
     }

@@ -5,6 +5,7 @@
 pub mod calibrate;
 pub mod client;
 pub mod config;
+pub mod cost;
 pub mod effect;
 pub mod host;
 mod outbox;
@@ -13,5 +14,6 @@ mod timers;
 
 pub use client::{Client, ClientStatus, Pace, Plan, Think};
 pub use config::{HostConfig, Settings};
+pub use cost::CostModel;
 pub use effect::{Effect, Input, LineId, Notice, Persist};
 pub use host::{Host, Stats};

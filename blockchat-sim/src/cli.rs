@@ -5,10 +5,10 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use blockchat_host::CostModel;
 use blockchat_host::Think;
 use blockchat_host::client::course;
 use blockchat_host::client::synthetic::Receivers;
-use blockchat_sim::cpu::CostModel;
 use blockchat_sim::scenario::{Cpu, Latency, Network, Scenario, ScenarioError, Stakes, Stop, Topology, Workload};
 use blockchat_sim::{Progress, Report, SimError, Simulation, export, say, say_raw};
 use clap::{Args, Parser, Subcommand};

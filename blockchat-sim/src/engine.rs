@@ -21,7 +21,6 @@ use rustc_hash::FxHashMap;
 use crate::SimError;
 use crate::adversary::Adversary;
 use crate::build;
-use crate::cpu::CostModel;
 use crate::crypto::{SimCheck, Verdicts};
 use crate::links::Links;
 use crate::machine::Machine;
@@ -32,6 +31,7 @@ use crate::report::Report;
 use crate::scenario::{Fault, NetEvent, Scenario, Stop};
 use crate::topology::Topology;
 use crate::trace::Trace;
+use blockchat_host::CostModel;
 
 #[derive(Debug)]
 enum Event {

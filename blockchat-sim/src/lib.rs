@@ -4,7 +4,6 @@
 
 pub mod adversary;
 pub mod build;
-pub mod cpu;
 pub mod crypto;
 pub mod engine;
 pub mod export;
@@ -45,6 +44,9 @@ pub use scenario::Scenario;
 
 /// The seed streams, shared with the host (course inputs, clients) and kept here by name.
 pub use blockchat_host::seed;
+
+/// The cost model the engine charges, shared with `blockchat calibrate`, which measures it.
+pub use blockchat_host::CostModel;
 
 /// Why a simulation could not run.
 #[derive(Debug, Error)]

@@ -8,7 +8,7 @@ pub use blockchat_host::client::synthetic::Receivers;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::cpu::CostModel;
+use blockchat_host::CostModel;
 
 /// Why a scenario is unusable.
 #[derive(Debug, Error)]

@@ -168,7 +168,7 @@ fn a_node_whose_links_come_up_late_does_not_stall_the_chain() {
 #[test]
 fn a_transaction_spending_income_a_peer_has_not_seen_does_not_stall_the_chain() {
     // The costs `blockchat calibrate` measured on the project's machine (busy that day).
-    let io = blockchat_sim::cpu::CostModel {
+    let io = blockchat_host::CostModel {
         sign_ns: 35_200,
         verify_ns: 127_700,
         batch_verify_ns: 42_300,
@@ -180,7 +180,7 @@ fn a_transaction_spending_income_a_peer_has_not_seen_does_not_stall_the_chain() 
         block_write_ns: 1_700,
         block_sync_ns: 185_000,
         sync_latency_ns: 85_000,
-        ..blockchat_sim::cpu::CostModel::CALIBRATED
+        ..blockchat_host::CostModel::CALIBRATED
     };
     let mut stalled = Vec::new();
     for (nodes, seed) in [5, 10].into_iter().flat_map(|n| (1..=10).map(move |s| (n, s))) {

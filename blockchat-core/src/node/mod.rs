@@ -14,7 +14,7 @@ use crate::chain::{Chain, Insert};
 use crate::error::{BlockError, TxError};
 use crate::ids::{Address, Signature, TxId};
 use crate::ledger::Ledger;
-use crate::mempool::{Admitted, Mempool};
+use crate::mempool::{Admitted, Mempool, Unfunded};
 use crate::message::{MAX_BLOCKS_PER_MESSAGE, PeerMessage};
 use crate::signature::{Ed25519Check, SignatureCheck};
 use crate::time::Time;
@@ -258,7 +258,7 @@ impl<C: SignatureCheck> Node<C> {
     /// Takes a prechecked peer transaction whose signature verdict is `valid`, relaying it when
     /// this node relays.
     fn admit_from_peer(&mut self, now: Time, tx: Arc<Transaction>, valid: bool, from: Address, step: &mut Step) {
-        match self.mempool.admit_from_peer(tx.clone(), now, self.chain.ledger(), |_| valid) {
+        match self.mempool.admit_prechecked(tx.clone(), now, self.chain.ledger(), |_| valid, Unfunded::Hold) {
             Ok(Admitted::Pending | Admitted::Held) => {
                 if self.config.relay {
                     let message = PeerMessage::Transaction(tx);

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use blockchat_core::{Block, NetworkParams, PeerMessage, Time, Transaction, TxKind, Wallet};
+use blockchat_host::CostModel;
 use futures::StreamExt;
 use serde::Serialize;
 use thiserror::Error;
@@ -39,33 +40,14 @@ pub enum CalibrateError {
     Toml(#[from] toml::ser::Error),
 }
 
-/// What was measured, in the simulator's terms (field names are the scenario's).
+/// The `[cpu]` table of a scenario: a measured cost model.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Costs {
     /// Always `custom`: a measured model.
     pub model: &'static str,
-    /// One Ed25519 signature, ns.
-    pub sign_ns: u64,
-    /// One signature verified alone, ns.
-    pub verify_ns: u64,
-    /// One signature verified in a batch, ns.
-    pub batch_verify_ns: u64,
-    /// SHA-256 per KiB, ns.
-    pub hash_per_kib_ns: u64,
-    /// Decoding per KiB, ns.
-    pub receive_per_kib_ns: u64,
-    /// Writer CPU per frame, ns.
-    pub frame_send_ns: u64,
-    /// Reader CPU per frame, ns.
-    pub frame_receive_ns: u64,
-    /// CPU per KiB of frame, both ends, ns.
-    pub frame_per_kib_ns: u64,
-    /// One block-log append without a sync, ns.
-    pub block_write_ns: u64,
-    /// The part of a sync the disk serves one at a time (from several logs synced at once), ns.
-    pub block_sync_ns: u64,
-    /// The rest of a sync, which overlaps others, ns.
-    pub sync_latency_ns: u64,
+    /// What was measured (the fields the calibration does not measure keep their defaults).
+    #[serde(flatten)]
+    pub costs: CostModel,
 }
 
 /// The scenario tables the calibration fills.
@@ -127,17 +109,20 @@ pub fn run(args: &CalibrateArgs) -> Result<(), CalibrateError> {
     let cost = Calibration {
         cpu: Costs {
             model: "custom",
-            sign_ns: crypto.sign_ns,
-            verify_ns: crypto.verify_ns,
-            batch_verify_ns: crypto.batch_verify_ns,
-            hash_per_kib_ns: crypto.hash_per_kib_ns,
-            receive_per_kib_ns: crypto.decode_per_kib_ns,
-            frame_send_ns: (fixed / 2.0) as u64,
-            frame_receive_ns: (fixed / 2.0) as u64,
-            frame_per_kib_ns: (per_byte * 1024.0) as u64,
-            block_write_ns,
-            block_sync_ns: shared_sync.min(single_sync),
-            sync_latency_ns: single_sync.saturating_sub(shared_sync),
+            costs: CostModel {
+                sign_ns: crypto.sign_ns,
+                verify_ns: crypto.verify_ns,
+                batch_verify_ns: crypto.batch_verify_ns,
+                hash_per_kib_ns: crypto.hash_per_kib_ns,
+                receive_per_kib_ns: crypto.decode_per_kib_ns,
+                frame_send_ns: (fixed / 2.0) as u64,
+                frame_receive_ns: (fixed / 2.0) as u64,
+                frame_per_kib_ns: (per_byte * 1024.0) as u64,
+                block_write_ns,
+                block_sync_ns: shared_sync.min(single_sync),
+                sync_latency_ns: single_sync.saturating_sub(shared_sync),
+                ..CostModel::CALIBRATED
+            },
         },
         network: Loopback { latency: Constant { model: "constant", ms: latency / 1e6 } },
     };

@@ -1,4 +1,5 @@
-//! The CPU model: what each costly step of a node takes in virtual time.
+//! The cost model: what each costly step of a node takes (CPU, frames, the block log), which the
+//! simulator charges in virtual time and `blockchat calibrate` measures on the real daemon.
 
 use std::time::Duration;
 
@@ -7,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 /// Virtual nanoseconds per operation. Defaults are the medians measured by
 /// `cargo bench -p blockchat-core` on the project's 2-core machine; `blockchat-sim calibrate`
-/// measures them again here.
+/// measures the CPU part again, `blockchat calibrate` all of it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CostModel {
@@ -111,7 +112,7 @@ impl CostModel {
     /// Measures this machine's cryptography and decoding (the I/O fields keep their defaults:
     /// `blockchat calibrate` measures those as the daemon does them).
     pub fn calibrate() -> CostModel {
-        let c = blockchat_host::calibrate::crypto();
+        let c = crate::calibrate::crypto();
         CostModel {
             sign_ns: c.sign_ns,
             verify_ns: c.verify_ns,
