@@ -32,7 +32,9 @@ enum Command {
   blockchat-sim run --think-ms 100-500               # the course client's pause per line
   blockchat-sim run -n 200 --topology regular:8 --network wan --synthetic 20000 --rate 5
   blockchat-sim run --scenario scenarios/partition.toml --export-chain chain.json
-  blockchat-sim run --check-determinism")]
+  blockchat-sim run --check-determinism
+  blockchat calibrate --out io.toml && blockchat-sim run --scenario io.toml --shared-cores 2 -c 10
+                                                      # a local cluster of this machine")]
     Run(Box<RunArgs>),
     /// Write course-format input files (trans{i}.txt, lines `id<N> <message>`).
     GenInputs {
@@ -91,6 +93,9 @@ struct RunArgs {
     /// With --synthetic: open-loop rate per node (tx/s); closed loop if absent.
     #[arg(long)]
     rate: Option<f64>,
+    /// With --synthetic: each node sends as fast as its node takes them (the TCP benchmark's load).
+    #[arg(long, conflicts_with = "rate")]
+    burst: bool,
     /// Network: ideal, lan, wan, constant:MS, uniform:MIN:MAX, lognormal:MEDIAN:SIGMA.
     #[arg(long)]
     network: Option<String>,
@@ -103,6 +108,9 @@ struct RunArgs {
     /// Verify every signature in every node (slow) instead of sharing verdicts.
     #[arg(long)]
     real_crypto: bool,
+    /// All nodes share one machine with this many cores and one disk (a local cluster).
+    #[arg(long)]
+    shared_cores: Option<usize>,
     /// Round timeout, ms.
     #[arg(long)]
     round_timeout_ms: Option<u64>,
@@ -191,7 +199,7 @@ fn scenario_of(a: &RunArgs) -> Result<Scenario, SimError> {
     }
     if let Some(count) = a.synthetic {
         s.workload = Workload::Synthetic {
-            burst: false,
+            burst: a.burst,
             rate_per_node: a.rate,
             count,
             coin_fraction: 0.5,
@@ -220,6 +228,9 @@ fn scenario_of(a: &RunArgs) -> Result<Scenario, SimError> {
         };
     }
     s.real_crypto |= a.real_crypto;
+    if a.shared_cores.is_some() {
+        s.shared_cores = a.shared_cores;
+    }
     if let Some(t) = a.round_timeout_ms {
         s.round_timeout_ms = t;
     }

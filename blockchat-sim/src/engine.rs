@@ -311,6 +311,7 @@ impl Simulation {
             let v = v.borrow();
             (v.computed, v.reused)
         });
+        self.metrics.cpu_charged = self.machine.charged();
         let trace = std::mem::replace(&mut self.trace, Trace::digest_only());
         let trace_digest = trace.finish().map_err(|source| SimError::Output { path: None, source })?;
         let honest_up: Vec<&Host<SimCheck>> =

@@ -51,6 +51,7 @@ pub struct Machine {
     cores: Vec<Timeline>,
     disk: Option<Timeline>,
     now: Time,
+    charged: Duration,
 }
 
 impl Machine {
@@ -60,6 +61,7 @@ impl Machine {
             cores: vec![Timeline::default(); cores.unwrap_or(0)],
             disk: cores.map(|_| Timeline::default()),
             now: Time::ZERO,
+            charged: Duration::ZERO,
         }
     }
 
@@ -84,6 +86,7 @@ impl Machine {
     /// Books `work` of CPU time ready at `ready` on the core that can finish it first; returns
     /// when it is done.
     pub fn run(&mut self, ready: Time, work: Duration) -> Time {
+        self.charged += work;
         if work.is_zero() || self.cores.is_empty() {
             return ready + work;
         }
@@ -96,6 +99,11 @@ impl Machine {
             .unwrap_or((0, (ready, 0)));
         self.cores[core].book(at, k, work);
         at + work
+    }
+
+    /// CPU time booked so far, on every core together.
+    pub fn charged(&self) -> Duration {
+        self.charged
     }
 
     /// A sync of `length` asked for at `ready`; returns when it is done.

@@ -30,6 +30,9 @@ pub struct Collector {
     pub messages_lost: u64,
     /// Copies of pending transactions received (skipped at the cost of reading them).
     pub duplicates: u64,
+    /// CPU time charged to the nodes, all of them together (what a real cluster's processes
+    /// would use, the operating system's own share excepted).
+    pub cpu_charged: std::time::Duration,
     /// Reorganisations at honest nodes.
     pub reorgs: u64,
     /// Blocks reverted by them.

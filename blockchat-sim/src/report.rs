@@ -84,6 +84,8 @@ pub struct Report {
     pub events: u64,
     /// Copies of pending transactions received and skipped.
     pub duplicates: u64,
+    /// CPU time charged to all nodes together (printed, not in the CSV).
+    pub cpu_charged: Duration,
     /// Wall time of the run (printed, not in the CSV).
     pub wall: Duration,
     /// Real signature verifications and reused verdicts (printed, not in the CSV).
@@ -165,6 +167,7 @@ impl Report {
             trace_digest,
             events,
             duplicates: metrics.duplicates,
+            cpu_charged: metrics.cpu_charged,
             wall,
             signatures,
         }
@@ -444,12 +447,13 @@ impl Report {
         let secs = self.wall.as_secs_f64().max(1e-9);
         let _ = writeln!(
             t,
-            "  simulator: {} events in {:.3} s wall ({:.0} events/s); {} signatures verified, {} verdicts reused",
+            "  simulator: {} events in {:.3} s wall ({:.0} events/s); {} signatures verified, {} verdicts reused; nodes charged {:.3} CPU s",
             self.events,
             secs,
             self.events as f64 / secs,
             self.signatures.0,
-            self.signatures.1
+            self.signatures.1,
+            self.cpu_charged.as_secs_f64()
         );
         let _ = writeln!(
             t,

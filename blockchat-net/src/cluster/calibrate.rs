@@ -93,15 +93,14 @@ pub fn run(args: &CalibrateArgs) -> Result<(), CalibrateError> {
     if args.data_dir.is_none() {
         let _ = std::fs::remove_dir(&dir);
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(io("starting the runtime"))?;
+    // Two runtimes shaped like the daemon's, as two peers' processes are: every frame wakes the
+    // other end's parked workers, as it does between nodes.
+    let runtime = daemon_runtime()?;
+    let peer = daemon_runtime()?;
     let small = frames(1);
     let large = frames(100);
-    let (rtt_small, cpu_small) = runtime.block_on(ping_pong(small.clone(), 20_000))?;
-    let (_, cpu_large) = runtime.block_on(ping_pong(large.clone(), 5_000))?;
+    let (rtt_small, cpu_small) = runtime.block_on(ping_pong(&peer, small.clone(), 20_000))?;
+    let (_, cpu_large) = runtime.block_on(ping_pong(&peer, large.clone(), 5_000))?;
     let (sb, lb) = (small.encoded_len() as f64, large.encoded_len() as f64);
     let per_byte = ((cpu_large - cpu_small) / (lb - sb)).max(0.0);
     let fixed = (cpu_small - per_byte * sb).max(0.0);
@@ -222,10 +221,23 @@ fn concurrent_syncs(dir: &std::path::Path, writers: usize) -> Result<u64, Calibr
     Ok(started.elapsed().as_nanos() as u64 / (writers * per_writer) as u64)
 }
 
-/// Round trips of `message` through the daemon's framing, a reader that decodes and queues it
-/// for a loop, the loop handing it to a writer, and back; returns the median round trip and the
-/// process CPU time per frame, both in ns.
-async fn ping_pong(message: PeerMessage, rounds: usize) -> Result<(f64, f64), CalibrateError> {
+/// A runtime like a node's (`blockchat node --threads 2`).
+fn daemon_runtime() -> Result<tokio::runtime::Runtime, CalibrateError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(io("starting the runtime"))
+}
+
+/// Round trips of `message` through the daemon's framing, a reader on `peer` that decodes and
+/// queues it for a loop, the loop handing it to a writer, and back; returns the median round
+/// trip and the process CPU time per frame, both in ns.
+async fn ping_pong(
+    peer: &tokio::runtime::Runtime,
+    message: PeerMessage,
+    rounds: usize,
+) -> Result<(f64, f64), CalibrateError> {
     let listener = TcpListener::bind("127.0.0.1:0").await.map_err(io("binding a loopback socket"))?;
     let addr = listener.local_addr().map_err(io("reading the socket's address"))?;
     let dial = TcpStream::connect(addr);
@@ -234,27 +246,11 @@ async fn ping_pong(message: PeerMessage, rounds: usize) -> Result<(f64, f64), Ca
     let b = dialled.map_err(io("connecting"))?;
     a.set_nodelay(true).map_err(io("setting nodelay"))?;
     b.set_nodelay(true).map_err(io("setting nodelay"))?;
-    // One end echoes every frame back through its own loop and writer; the other times them.
-    let (echo_sink, mut echo_stream) = wire::framed(a, DEFAULT_MAX_FRAME).split();
-    let (echo_tx, echo_rx) = mpsc::unbounded_channel();
-    // Counted as the daemon's loop counts what it hands a writer.
-    let echo_backlog = Arc::new(AtomicUsize::new(0));
-    tokio::spawn(write_frames(echo_sink, echo_rx, echo_backlog.clone(), DEFAULT_MAX_FRAME));
-    let (loop_tx, mut loop_rx) = mpsc::unbounded_channel::<PeerMessage>();
-    tokio::spawn(async move {
-        while let Some(Ok(frame)) = echo_stream.next().await {
-            let Ok(m) = PeerMessage::decode(&frame) else { break };
-            if loop_tx.send(m).is_err() {
-                break;
-            }
-        }
-    });
-    tokio::spawn(async move {
-        while let Some(m) = loop_rx.recv().await {
-            echo_backlog.fetch_add(1, Ordering::Relaxed);
-            if echo_tx.send(m).is_err() {
-                break;
-            }
+    // The accepted end moves to the peer's runtime, which then owns its reads and writes.
+    let a = a.into_std().map_err(io("moving the socket"))?;
+    peer.spawn(async move {
+        if let Ok(a) = TcpStream::from_std(a) {
+            echo(a).await;
         }
     });
     let (sink, mut stream) = wire::framed(b, DEFAULT_MAX_FRAME).split();
@@ -286,4 +282,30 @@ async fn ping_pong(message: PeerMessage, rounds: usize) -> Result<(f64, f64), Ca
     // CPU seconds are counted in 10 ms ticks: the rounds take a second or more.
     let per_frame = if cpu > 0.0 { cpu * 1e9 / frames } else { wall.as_nanos() as f64 / frames };
     Ok((rtt, per_frame))
+}
+
+/// Echoes every frame back through its own loop and writer, as a node's tasks pass a frame on.
+async fn echo(a: TcpStream) {
+    let (echo_sink, mut echo_stream) = wire::framed(a, DEFAULT_MAX_FRAME).split();
+    let (echo_tx, echo_rx) = mpsc::unbounded_channel();
+    // Counted as the daemon's loop counts what it hands a writer.
+    let echo_backlog = Arc::new(AtomicUsize::new(0));
+    tokio::spawn(write_frames(echo_sink, echo_rx, echo_backlog.clone(), DEFAULT_MAX_FRAME));
+    let (loop_tx, mut loop_rx) = mpsc::unbounded_channel::<PeerMessage>();
+    tokio::spawn(async move {
+        while let Some(Ok(frame)) = echo_stream.next().await {
+            let Ok(m) = PeerMessage::decode(&frame) else { break };
+            if loop_tx.send(m).is_err() {
+                break;
+            }
+        }
+    });
+    tokio::spawn(async move {
+        while let Some(m) = loop_rx.recv().await {
+            echo_backlog.fetch_add(1, Ordering::Relaxed);
+            if echo_tx.send(m).is_err() {
+                break;
+            }
+        }
+    });
 }
