@@ -99,8 +99,9 @@ impl Chain {
     }
     /// Up to `limit` best-chain blocks from height `from`.
     pub fn blocks_from(&self, from: u64, limit: usize) -> &[Arc<Block>] {
-        let start = (from as usize).min(self.blocks.len());
-        &self.blocks[start..(start + limit).min(self.blocks.len())]
+        // Both come from peers and clients: any value, never an overflow.
+        let start = usize::try_from(from).unwrap_or(usize::MAX).min(self.blocks.len());
+        &self.blocks[start..start.saturating_add(limit).min(self.blocks.len())]
     }
     /// The state at the tip.
     pub fn ledger(&self) -> &Ledger {

@@ -29,7 +29,11 @@ pub enum TxError {
         window: u64,
     },
     /// The sender's unstaked balance does not cover amount plus fee.
-    #[error("insufficient balance: needs {needed} units, {available} available")]
+    #[error(
+        "insufficient balance: needs {} BCC, {} BCC available",
+        crate::amount::format_bcc(*needed),
+        crate::amount::format_bcc(*available)
+    )]
     InsufficientBalance {
         /// Amount plus fee (or the new stake), in units.
         needed: u64,
@@ -259,7 +263,11 @@ pub enum GenesisError {
         address: Address,
     },
     /// A stake larger than the account's balance.
-    #[error("account {address} stakes {stake} units but holds only {balance}")]
+    #[error(
+        "account {address} stakes {} BCC but holds only {} BCC",
+        crate::amount::format_bcc(*stake),
+        crate::amount::format_bcc(*balance)
+    )]
     StakeAboveBalance {
         /// The account.
         address: Address,

@@ -234,6 +234,20 @@ fn catch_up_continues_when_a_peer_answers_with_a_smaller_batch() {
     assert_eq!(node.chain().height(), 10);
     let asks = s.outputs.iter().any(|o| matches!(o, Output::Send { message: PeerMessage::GetBlocks { .. }, .. }));
     assert!(asks, "catch-up stopped at height 10 of 30: no further GetBlocks");
+
+    // Ranges from outside (a client's `from 1, limit 2^64-1`): any value, never a panic.
+    let n = scratch.height() as usize + 1;
+    let cases: [(u64, usize, usize); 6] = [
+        (1, usize::MAX, n - 1),
+        (0, usize::MAX, n),
+        (u64::MAX, 1, 0),
+        (u64::MAX, usize::MAX, 0),
+        (n as u64, 5, 0),
+        (n as u64 - 2, usize::MAX - 1, 2),
+    ];
+    for (from, limit, want) in cases {
+        assert_eq!(scratch.blocks_from(from, limit).len(), want, "from {from}, limit {limit}");
+    }
 }
 
 #[test]

@@ -140,3 +140,25 @@ fn reconnecting_after_a_deep_fork_does_not_start_a_get_blocks_storm() {
 fn reconnecting_after_a_deep_fork_default_depth() {
     reconnect_after_deep_fork(64, 100, 200_000);
 }
+
+/// `--rate 1e-300` panicked: the next gap (about 1e300 s) overflowed a `Duration`.
+#[test]
+fn an_extreme_rate_saturates_instead_of_panicking() {
+    use blockchat_host::client::course::Line;
+    use blockchat_host::{Client, Pace, Plan};
+    use rand_chacha::ChaCha8Rng;
+    use rand_core::SeedableRng;
+    let members: std::sync::Arc<[Address]> = (0..2u8).map(|i| Address([i + 1; 32])).collect();
+    let plan = || Plan::Lines(vec![Line { number: 1, to: 1, text: "hi".into() }]);
+    for per_second in [1e-300, f64::MIN_POSITIVE, 1e300] {
+        let mut c = Client::new(plan(), Pace::Poisson { per_second }, ChaCha8Rng::seed_from_u64(1), 0, members.clone())
+            .unwrap();
+        c.start(Time(1));
+        let at = c.release_at().unwrap();
+        assert!(at >= Time(1), "{per_second}: {at:?}");
+    }
+    for per_second in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+        let c = Client::new(plan(), Pace::Poisson { per_second }, ChaCha8Rng::seed_from_u64(1), 0, members.clone());
+        assert!(c.is_err(), "{per_second}");
+    }
+}

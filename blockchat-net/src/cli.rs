@@ -15,6 +15,14 @@ fn bcc(text: &str) -> Result<u64, String> {
     parse_bcc(text).map_err(|e| e.to_string())
 }
 
+/// Seconds: a finite number, zero or more.
+fn seconds(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(s) if s.is_finite() && s >= 0.0 => Ok(s),
+        _ => Err(format!("'{text}' is not a number of seconds (zero or more, like 1 or 0.5)")),
+    }
+}
+
 /// BlockChat: a Proof-of-Stake blockchain node, its client, a local cluster runner and a
 /// calibration of this machine's I/O for the simulator.
 #[derive(Debug, Parser)]
@@ -118,6 +126,17 @@ pub enum Sub {
     /// Measure this machine's I/O as the daemon does it (frames over loopback TCP, block-log
     /// appends and syncs) and print the simulator's cost model fields for it.
     Calibrate(CalibrateArgs),
+    /// Cut a damaged block log at its first damaged record (the whole log is copied aside
+    /// first); the node then fetches the blocks after it from its peers.
+    Repair(RepairArgs),
+}
+
+/// `blockchat repair`.
+#[derive(Debug, Args)]
+pub struct RepairArgs {
+    /// The node's data directory (the one holding blocks.log).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: PathBuf,
 }
 
 /// `blockchat calibrate`.
@@ -206,7 +225,7 @@ pub struct ClusterArgs {
     /// Seconds without a new block, once every line is committed or given up, that end a run
     /// (a run whose lines cannot all be sent ends after this plus two round timeouts and the
     /// block interval without one).
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, value_parser = seconds, default_value_t = 1.0)]
     pub quiet: f64,
     /// Pass --no-fsync to the nodes.
     #[arg(long)]

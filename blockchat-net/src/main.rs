@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use blockchat_host::client::course;
-use blockchat_net::cli::{Cli, ClientArgs, InputsArgs, NodeArgs, Sub};
+use blockchat_net::cli::{Cli, ClientArgs, InputsArgs, NodeArgs, RepairArgs, Sub};
 use blockchat_net::control::{self, Request};
 use blockchat_net::prompt::command::{self, Command, HELP};
 use blockchat_net::prompt::render::render;
@@ -24,6 +24,7 @@ fn main() -> ExitCode {
         }
         Some(Sub::Inputs(args)) => inputs(args),
         Some(Sub::Calibrate(args)) => cluster::calibrate::run(&args).map_err(|e| e.to_string()),
+        Some(Sub::Repair(args)) => repair(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -101,6 +102,27 @@ fn client(args: ClientArgs) -> Result<(), String> {
     }
     // The answer is already printed; exit non-zero on an error without repeating it.
     response.map(|_| ()).map_err(|_| String::new())
+}
+
+fn repair(args: RepairArgs) -> Result<(), String> {
+    use blockchat_net::daemon::blocklog::{self, Repair};
+    let path = args.data_dir.join("blocks.log");
+    if !path.exists() {
+        return Err(format!("{}: no block log here", path.display()));
+    }
+    match blocklog::repair(&path).map_err(|e| e.to_string())? {
+        Repair::Intact { blocks } => println!("{}: intact ({blocks} blocks); nothing to repair", path.display()),
+        Repair::Cut { kept, damaged, removed, copy } => println!(
+            "{}: record {} at byte {} was damaged ({}); kept the {kept} blocks before it and removed \
+             {removed} bytes; the original is in {}. Start the node: it fetches the rest from its peers.",
+            path.display(),
+            damaged.record,
+            damaged.offset,
+            damaged.damage,
+            copy.display()
+        ),
+    }
+    Ok(())
 }
 
 fn inputs(args: InputsArgs) -> Result<(), String> {

@@ -38,7 +38,7 @@ fn bad_arguments_and_files_are_explained() {
         ),
         (l(&["--join", "x:1", "-s", "lots"]), "'lots' is not an amount"),
         (boot(&e, &["--input", &missing]), "missing.txt"),
-        (boot(&f, &["--input", &bad]), "bad.txt, line 2: 'hello' should be id<N>"),
+        (boot(&f, &["--input", &bad]), "bad.txt, line 2: \"hello\" should be id<N>"),
         (boot(&badkey, &[]), "not a BlockChat key file"),
         (l(&["--data-dir", &badnet]), "network.json"),
         (boot(&g, &["--max-frame", "10"]), "--max-frame 10 is out of range: at least 65536"),

@@ -46,6 +46,15 @@ async fn opening(addr: std::net::SocketAddr, version: u32, opening: impl FnOnce(
     wire::recv(&mut framed, "answer").await.expect("answer")
 }
 
+/// Connects, writes `bytes`, and asserts the node closes the connection within `within`.
+async fn closed_within(addr: std::net::SocketAddr, bytes: &[u8], within: Duration) {
+    let mut s = TcpStream::connect(addr).await.expect("connect");
+    let _ = s.write_all(bytes).await;
+    let mut sink = Vec::new();
+    let closed = tokio::time::timeout(within, s.read_to_end(&mut sink)).await;
+    assert!(closed.is_ok(), "the node kept a connection open for {within:?} after {} bytes", bytes.len());
+}
+
 fn refused(answer: Answer) -> String {
     match answer {
         Answer::Refused(why) => why,
@@ -73,9 +82,28 @@ fn hostile_peers_are_refused_and_the_node_keeps_serving() {
     rt.block_on(async {
         // Before any handshake.
         raw(target, b"GET / HTTP/1.1\r\nHost: blockchat\r\n\r\n", false).await;
+        // Repeated refusals are logged once per period, not once each.
+        for _ in 0..30 {
+            raw(target, b"GET / HTTP/1.1\r\nHost: blockchat\r\n\r\n", false).await;
+        }
         raw(target, &[0, 0, 0, 5, b'h', b'e', b'l', b'l', b'o'], false).await;
         raw(target, &[0, 0, 0, 100, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10], true).await;
         raw(target, &[0xff, 0xff, 0xff, 0xff, 0], false).await;
+        // A stranger announcing a large frame is cut off at once, not held until the handshake
+        // times out (it used to be allowed 32 MiB, held for 5 s per connection).
+        let mut big = (31u32 << 20).to_be_bytes().to_vec();
+        big.extend_from_slice(&[7; 64 << 10]);
+        closed_within(target, &big, Duration::from_secs(1)).await;
+        closed_within(target, &[0, 1, 0, 0], Duration::from_secs(1)).await;
+        // Silent connections beyond the handshake limit are closed on arrival.
+        let mut idle = Vec::new();
+        for _ in 0..blockchat_net::daemon::peer::MAX_PENDING_HANDSHAKES {
+            idle.push(TcpStream::connect(target).await.expect("connect"));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        closed_within(target, &[], Duration::from_secs(1)).await;
+        drop(idle);
+        tokio::time::sleep(Duration::from_millis(200)).await;
         let why = refused(opening(target, 99, |_| unreachable!()).await);
         assert!(why.contains("wrong protocol version 99"), "{why}");
         let forger = Wallet::from_seed(666);
@@ -164,8 +192,10 @@ fn hostile_peers_are_refused_and_the_node_keeps_serving() {
     ] {
         assert!(log.contains(why), "node 0's log does not say '{why}':\n{log}");
     }
+    let repeats = log.matches("not a BlockChat peer").count();
+    assert!(repeats <= 2, "31 identical refusals wrote {repeats} warnings");
     let s = net.status(0);
-    assert!(s.bad_connections >= 8, "{s:?}");
+    assert!(s.bad_connections >= 38, "{s:?}");
     assert!(s.rejected_from_peers >= 3, "{s:?}");
     assert!(s.blocks_rejected >= 1, "{s:?}");
 

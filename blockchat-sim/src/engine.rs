@@ -733,5 +733,5 @@ fn prefix(a: &Address) -> u64 {
 
 /// `s` seconds as a time.
 fn secs(s: f64) -> Time {
-    Time::ZERO + Duration::from_secs_f64(s.max(0.0))
+    Time::ZERO + Duration::try_from_secs_f64(s.max(0.0)).unwrap_or(Duration::MAX)
 }

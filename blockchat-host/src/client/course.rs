@@ -35,13 +35,13 @@ pub struct Line {
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum LineError {
     /// The first word does not start with `id`.
-    #[error("'{word}' should be id<N>, like id3")]
+    #[error("{word:?} should be id<N>, like id3")]
     NoTarget {
         /// The first word (up to the first space).
         word: String,
     },
     /// The first word starts with `id` but no node number follows.
-    #[error("'{word}' should be id followed by a node number, like id3")]
+    #[error("{word:?} should be id followed by a node number, like id3")]
     BadId {
         /// The first word (up to the first space).
         word: String,

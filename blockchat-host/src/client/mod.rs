@@ -330,7 +330,10 @@ impl Client {
         match self.pace {
             Pace::Think(Think { min_ms, max_ms }) => millis(min_ms + (max_ms - min_ms) * unit(&mut self.rng)),
             Pace::Poisson { per_second } => {
-                Exp::new(per_second).map(|d| Duration::from_secs_f64(d.sample(&mut self.rng))).unwrap_or_default()
+                // A tiny rate gives a gap past any clock: it saturates rather than panics.
+                Exp::new(per_second)
+                    .map(|d| Duration::try_from_secs_f64(d.sample(&mut self.rng)).unwrap_or(Duration::MAX))
+                    .unwrap_or_default()
             }
             Pace::Burst | Pace::ClosedLoop => Duration::ZERO,
         }

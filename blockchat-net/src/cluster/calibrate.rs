@@ -17,8 +17,9 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
 use crate::cli::CalibrateArgs;
+use crate::daemon::blocklog::BlockLog;
 use crate::daemon::peer::write_frames;
-use crate::daemon::storage::{BlockLog, StorageError};
+use crate::daemon::storage::StorageError;
 use crate::daemon::wire::{self, DEFAULT_MAX_FRAME};
 
 /// Why calibration failed.

@@ -10,7 +10,7 @@ use blockchat_host::ClientStatus;
 use crate::control::{AccountView, BlockSummary};
 
 /// The CSV header; one row per run (documented in the crate README).
-pub const CSV_HEADER: &str = "nodes,capacity,stake_profile,workload,think_ms,block_interval_ms,lines,lines_committed,lines_failed,lines_unsent,committed,blocks,throughput_tx_per_s,mean_block_time_s,longest_block_interval_s,longest_full_block_wait_s,wall_s,cpu_s,other_cpu_s,late_round_blocks,blocks_by_node,balances_bcc";
+pub const CSV_HEADER: &str = "nodes,capacity,stake_profile,workload,think_ms,block_interval_ms,lines,lines_committed,lines_failed,lines_unsent,committed,blocks,throughput_tx_per_s,mean_block_time_s,longest_block_interval_s,longest_full_block_wait_s,start_spread_s,wall_s,cpu_s,other_cpu_s,late_round_blocks,blocks_by_node,balances_bcc";
 
 /// One run's results.
 #[derive(Debug, Clone, PartialEq)]
@@ -56,6 +56,9 @@ pub struct ChainStats {
     /// comes by design a maximum block interval after its oldest transaction, a full one should
     /// never wait.
     pub longest_full_wait: f64,
+    /// Seconds between the first and the last client's first line sent: the nodes' start-up
+    /// skew inside the measured span.
+    pub start_spread: f64,
     /// Blocks minted in a round above 0.
     pub late_round_blocks: u64,
     /// Blocks validated by each node.
@@ -75,6 +78,11 @@ pub fn measure(
     let blocks: Vec<&BlockSummary> = chain.iter().filter(|b| b.index > 0).collect();
     let committed: u64 = blocks.iter().map(|b| b.transactions as u64).sum();
     let start = clients.iter().filter_map(|c| c.first_sent_at).min();
+    let last_start = clients.iter().filter_map(|c| c.first_sent_at).max();
+    let start_spread = match (start, last_start) {
+        (Some(s), Some(l)) => l.saturating_sub(s) as f64 / 1e9,
+        _ => 0.0,
+    };
     let end = blocks.last().map(|b| b.timestamp);
     let span = match (start, end) {
         (Some(s), Some(e)) if e > s => (e - s) as f64 / 1e9,
@@ -105,6 +113,7 @@ pub fn measure(
         mean_block_time: mean_block,
         longest_interval: longest as f64 / 1e9,
         longest_full_wait: longest_full as f64 / 1e9,
+        start_spread,
         late_round_blocks: late,
         blocks_by_node: by_node,
         balances,
@@ -120,7 +129,7 @@ impl RunResult {
     pub fn csv_row(&self) -> String {
         let join = |v: &[String]| v.join(";");
         format!(
-            "{},{},{},{},{},{},{},{},{},{},{},{},{:.1},{:.5},{:.4},{:.4},{:.2},{:.2},{:.2},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{:.1},{:.5},{:.4},{:.4},{:.4},{:.2},{:.2},{:.2},{},{},{}",
             self.nodes,
             self.capacity,
             self.stake_profile,
@@ -137,6 +146,7 @@ impl RunResult {
             self.chain.mean_block_time,
             self.chain.longest_interval,
             self.chain.longest_full_wait,
+            self.chain.start_spread,
             self.wall_seconds,
             self.cpu_seconds,
             self.other_cpu_seconds,

@@ -82,7 +82,7 @@ pub enum ClusterError {
         id: usize,
     },
     /// The balances do not add up to the supply.
-    #[error("the supply is {got} units, not {expected}")]
+    #[error("the supply is {} BCC, not {} BCC", blockchat_core::format_bcc(*got), blockchat_core::format_bcc(*expected))]
     Supply {
         /// What the balances add up to.
         got: u64,
@@ -331,8 +331,10 @@ fn drive(args: &ClusterArgs, root: &Path, started: Instant) -> Result<RunResult,
     // Every line committed or given up, or no progress possible: the chain quiet for longer than
     // a round timeout and a block interval.
     let limit = Duration::from_secs(args.timeout);
-    let quiet = Duration::from_secs_f64(args.quiet);
-    let stall = quiet + 2 * Duration::from_millis(args.round_timeout_ms) + Duration::from_millis(block_interval(args));
+    let quiet = Duration::try_from_secs_f64(args.quiet).unwrap_or(Duration::MAX);
+    let stall = quiet
+        .saturating_add(Duration::from_millis(args.round_timeout_ms).saturating_mul(2))
+        .saturating_add(Duration::from_millis(block_interval(args)));
     let mut last = (u64::MAX, Instant::now());
     let statuses = wait_for(limit, Duration::from_millis(100), "the workload to finish", || {
         alive(&mut procs)?;

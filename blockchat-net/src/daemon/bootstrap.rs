@@ -112,7 +112,8 @@ async fn serve_joiner(
     nodes: u32,
     max_frame: usize,
 ) -> Result<(), WireError> {
-    let mut framed = wire::framed(stream, max_frame);
+    // What a joiner sends is small; the roster it receives may be large.
+    let mut framed = wire::framed(stream, wire::HANDSHAKE_MAX_FRAME.min(max_frame));
     let result = async {
         let (ours, _theirs, opening) = timeout(HANDSHAKE_TIMEOUT, handshake::accept_opening(&mut framed))
             .await

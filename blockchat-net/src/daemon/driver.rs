@@ -15,10 +15,11 @@ use tokio::time::sleep_until;
 use tracing::{debug, info, warn};
 
 use crate::control::{ControlError, PeerView, Phase, Recipient, Reply, Request, Response, Status, views};
+use crate::daemon::blocklog::BlockLog;
 use crate::daemon::clock;
 use crate::daemon::peer::{Inbox, MAX_BACKLOG, PeerLink};
 use crate::daemon::roster::Roster;
-use crate::daemon::storage::{BlockLog, StorageError};
+use crate::daemon::storage::StorageError;
 
 /// Events handled one at a time by the node's loop.
 #[derive(Debug)]

@@ -2,6 +2,7 @@
 //! stored roster), reloading and re-validating the block log, then the connections and the
 //! loop around the host.
 
+pub mod blocklog;
 pub mod bootstrap;
 pub mod clock;
 pub mod driver;
@@ -9,6 +10,7 @@ pub mod handshake;
 pub mod peer;
 pub mod roster;
 pub mod storage;
+pub mod throttle;
 pub mod wire;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -31,11 +33,12 @@ use tracing::{info, warn};
 
 use crate::cli::NodeArgs;
 use crate::control::{self, Gate, Phase, SharedGate};
+use blocklog::BlockLog;
 use bootstrap::{BootstrapPlan, JoinPlan};
 use driver::{Counters, Driver};
 use peer::PeerNet;
 use roster::Roster;
-use storage::{BlockLog, DataDir, StorageError};
+use storage::{DataDir, StorageError};
 use wire::WireError;
 
 /// Units sent by each synthetic transfer (0.001 BCC).
@@ -273,7 +276,13 @@ pub async fn run_node(args: NodeArgs) -> Result<(), RunError> {
         Host::new(Settings::new(&roster.params), wallet.clone(), &roster.genesis, Ed25519Check::new(), peers, client)?;
     let (log, recovered) = BlockLog::open(&data.log_path(), !args.no_fsync)?;
     if recovered.torn_bytes > 0 {
-        warn!("cut off a torn last record ({} bytes) from the block log", recovered.torn_bytes);
+        warn!(
+            "cut off an incomplete final record ({} bytes) from the block log: a write the last run did not finish",
+            recovered.torn_bytes
+        );
+    }
+    if recovered.converted {
+        info!("rewrote the block log in format 2 ({} blocks)", recovered.blocks.len());
     }
     let reloaded = recovered.blocks.len();
     for block in recovered.blocks {

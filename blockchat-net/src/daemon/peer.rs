@@ -11,14 +11,15 @@ use bytes::Bytes;
 use futures::stream::{SplitSink, SplitStream};
 use futures::{SinkExt, StreamExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
+use tokio::sync::{Semaphore, mpsc};
 use tokio::time::timeout;
 use tracing::{debug, info, warn};
 
 use crate::daemon::driver::{Counters, Event};
 use crate::daemon::handshake;
 use crate::daemon::roster::{Member, Roster};
-use crate::daemon::wire::{self, Answer, FramedStream, Opening, WireError};
+use crate::daemon::throttle::Throttle;
+use crate::daemon::wire::{self, Answer, FramedStream, HANDSHAKE_MAX_FRAME, Opening, WireError};
 
 /// Longest a handshake may take.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -26,6 +27,10 @@ pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 const BACKOFF: (Duration, Duration) = (Duration::from_millis(100), Duration::from_secs(2));
 /// Most frames a writer hands to one system call.
 const WRITE_BATCH: usize = 256;
+/// Connections allowed in their handshake at once; more are closed on arrival.
+pub const MAX_PENDING_HANDSHAKES: usize = 64;
+/// One warning per this long for each reason a connection is refused (repeats are counted).
+const REFUSAL_LOG_EVERY: Duration = Duration::from_secs(10);
 
 /// What the connection tasks share.
 #[derive(Debug)]
@@ -45,6 +50,10 @@ pub struct PeerNet {
     /// Largest frame accepted or sent.
     pub max_frame: usize,
     next_conn: AtomicU64,
+    /// Permits for connections in their handshake.
+    handshakes: Arc<Semaphore>,
+    /// Paces the warnings about refused connections.
+    refusals: Throttle,
 }
 
 impl PeerNet {
@@ -57,11 +66,35 @@ impl PeerNet {
         max_frame: usize,
     ) -> PeerNet {
         let inbox = Arc::new(Inbox::default());
-        PeerNet { wallet, roster, events, urgent, inbox, counters, max_frame, next_conn: AtomicU64::new(1) }
+        PeerNet {
+            wallet,
+            roster,
+            events,
+            urgent,
+            inbox,
+            counters,
+            max_frame,
+            next_conn: AtomicU64::new(1),
+            handshakes: Arc::new(Semaphore::new(MAX_PENDING_HANDSHAKES)),
+            refusals: Throttle::new(REFUSAL_LOG_EVERY),
+        }
     }
 
     fn bad_connection(&self) {
         self.counters.bad_connections.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Warns about a refused connection, each reason at most once per [`REFUSAL_LOG_EVERY`].
+    fn refused(&self, from: std::net::SocketAddr, why: &dyn std::fmt::Display) {
+        self.bad_connection();
+        let why = why.to_string();
+        if let Some(skipped) = self.refusals.allow(&why, std::time::Instant::now()) {
+            if skipped > 0 {
+                warn!(%from, "refused a connection: {why} ({skipped} more refused since the last warning)");
+            } else {
+                warn!(%from, "refused a connection: {why}");
+            }
+        }
     }
 }
 
@@ -107,20 +140,29 @@ pub async fn accept_loop(listener: TcpListener, net: Arc<PeerNet>) {
     loop {
         match listener.accept().await {
             Ok((stream, from)) => {
+                let Ok(permit) = net.handshakes.clone().try_acquire_owned() else {
+                    net.refused(
+                        from,
+                        &format_args!("{MAX_PENDING_HANDSHAKES} connections are already in their handshake"),
+                    );
+                    continue;
+                };
                 let net = net.clone();
                 tokio::spawn(async move {
                     let _ = stream.set_nodelay(true);
-                    let mut framed = wire::framed(stream, net.max_frame);
-                    match timeout(HANDSHAKE_TIMEOUT, accept(&mut framed, &net)).await.unwrap_or(Err(WireError::Timeout))
-                    {
+                    let mut framed = wire::framed(stream, HANDSHAKE_MAX_FRAME);
+                    let accepted =
+                        timeout(HANDSHAKE_TIMEOUT, accept(&mut framed, &net)).await.unwrap_or(Err(WireError::Timeout));
+                    drop(permit);
+                    match accepted {
                         Ok(Some(peer)) => {
+                            wire::set_max_frame(&mut framed, net.max_frame);
                             let reason = run_link(framed, peer, &net).await;
                             info!("connection from {} closed: {reason}", net.roster.label(&peer));
                         }
                         Ok(None) => {}
                         Err(e) => {
-                            net.bad_connection();
-                            warn!(%from, "refused a connection: {e}");
+                            net.refused(from, &e);
                             let _ = wire::send(&mut framed, &Answer::Refused(e.to_string())).await;
                         }
                     }
@@ -193,11 +235,12 @@ async fn dial(member: &Member, net: &PeerNet) -> Result<FramedStream, WireError>
     let stream =
         timeout(HANDSHAKE_TIMEOUT, TcpStream::connect(&member.address)).await.map_err(|_| WireError::Timeout)??;
     stream.set_nodelay(true)?;
-    let mut framed = wire::framed(stream, net.max_frame);
+    let mut framed = wire::framed(stream, HANDSHAKE_MAX_FRAME);
     let genesis = net.roster.genesis_hash();
     timeout(HANDSHAKE_TIMEOUT, handshake::dial_member(&mut framed, &net.wallet, genesis, member.key))
         .await
         .map_err(|_| WireError::Timeout)??;
+    wire::set_max_frame(&mut framed, net.max_frame);
     Ok(framed)
 }
 

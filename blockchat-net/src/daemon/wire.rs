@@ -19,6 +19,10 @@ pub const MAGIC: [u8; 9] = *b"blockchat";
 /// Largest frame accepted by default (32 MiB); a larger length prefix closes the connection.
 pub const DEFAULT_MAX_FRAME: usize = 32 << 20;
 
+/// Largest frame read before a peer has proved who it is: greetings, hellos and join requests
+/// are a few hundred bytes, and a stranger must not make the node hold megabytes.
+pub const HANDSHAKE_MAX_FRAME: usize = 16 << 10;
+
 /// A TCP stream cut into length-prefixed frames (4-byte big-endian length).
 pub type FramedStream = Framed<TcpStream, LengthDelimitedCodec>;
 
@@ -26,6 +30,11 @@ pub type FramedStream = Framed<TcpStream, LengthDelimitedCodec>;
 pub fn framed(stream: TcpStream, max_frame: usize) -> FramedStream {
     let codec = LengthDelimitedCodec::builder().length_field_length(4).max_frame_length(max_frame).new_codec();
     Framed::new(stream, codec)
+}
+
+/// Accepts frames up to `max_frame` bytes from now on (once the peer is authenticated).
+pub fn set_max_frame(framed: &mut FramedStream, max_frame: usize) {
+    framed.codec_mut().set_max_frame_length(max_frame);
 }
 
 /// Why a connection failed before or during the handshake.

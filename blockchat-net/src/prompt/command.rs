@@ -35,7 +35,8 @@ commands:
 pub const WORDS: &[&str] = &["t", "m", "stake", "view", "balance", "status", "history", "peers", "help", "exit"];
 
 fn recipient(word: &str) -> Result<Recipient, String> {
-    if !word.is_empty() && word.bytes().all(|b| b.is_ascii_digit()) {
+    // 64 hex digits are an address even when every one is a decimal digit.
+    if !word.is_empty() && word.len() != 2 * Address::LEN && word.bytes().all(|b| b.is_ascii_digit()) {
         return word.parse().map(Recipient::Id).map_err(|_| format!("'{word}' is too large to be a node id"));
     }
     word.parse::<Address>()
@@ -45,6 +46,12 @@ fn recipient(word: &str) -> Result<Recipient, String> {
 
 fn amount(word: &str) -> Result<u64, String> {
     parse_bcc(word).map_err(|e| e.to_string())
+}
+
+/// Whether `t`'s text is meant as an amount: it starts like a number or reads as one
+/// (`-1`, `.5`, `1e9`, `NaN`, `inf`), so it is never sent as a paid message by accident.
+fn looks_like_amount(text: &str) -> bool {
+    text.starts_with(|c: char| c.is_ascii_digit() || matches!(c, '+' | '-' | '.')) || text.parse::<f64>().is_ok()
 }
 
 /// Parses one line; `Ok(None)` for a blank one.
@@ -65,7 +72,12 @@ pub fn parse(line: &str) -> Result<Option<Command>, String> {
             } else {
                 match parse_bcc(what) {
                     Ok(amount) => Request::Transfer { to, amount },
-                    Err(AmountError::NotANumber(_)) => Request::Message { to, text: what.to_string() },
+                    Err(AmountError::NotANumber(_)) if !looks_like_amount(what) => {
+                        Request::Message { to, text: what.to_string() }
+                    }
+                    Err(e @ AmountError::NotANumber(_)) => {
+                        return Err(format!("{e}; to send this text as a message, use m"));
+                    }
                     Err(e) => return Err(e.to_string()),
                 }
             }
@@ -121,6 +133,16 @@ mod tests {
             ("stake", Err("usage: stake <amount>".into())),
             ("stake lots", Err("'lots' is not an amount (write BCC as a number, like 12 or 12.5)".into())),
             ("history x", Err("usage: history [n]".into())),
+            // An all-digit address is an address, not node 0.
+            (
+                &*Box::leak(format!("t {} 1", "0".repeat(64)).into_boxed_str()),
+                node(Request::Transfer { to: Recipient::Address(Address([0; 32])), amount: 1_000_000 }),
+            ),
+            ("t 1 1e9", Err("'1e9' is not an amount (write BCC as a number, like 12 or 12.5); to send this text as a message, use m".into())),
+            ("t 1 -1", Err("'-1' is not an amount (write BCC as a number, like 12 or 12.5); to send this text as a message, use m".into())),
+            ("t 1 NaN", Err("'NaN' is not an amount (write BCC as a number, like 12 or 12.5); to send this text as a message, use m".into())),
+            ("m 1 NaN", node(Request::Message { to: Recipient::Id(1), text: "NaN".into() })),
+            ("t 1 12 apples", Err("'12 apples' is not an amount (write BCC as a number, like 12 or 12.5); to send this text as a message, use m".into())),
             ("fly", Err("unknown command 'fly' (type help for the list)".into())),
         ];
         for (line, want) in cases {

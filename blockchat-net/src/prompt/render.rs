@@ -8,7 +8,9 @@ use crate::control::{BlockView, Reply, Response, TxView};
 
 fn tx_line(t: &TxView) -> String {
     match t.kind.as_str() {
-        "message" => format!("{} -> {}: message \"{}\" (fee {} BCC)", t.from, t.to, t.what, t.fee),
+        // Quoted and escaped: a message's newlines or escape sequences must not forge lines or
+        // drive the terminal.
+        "message" => format!("{} -> {}: message {:?} (fee {} BCC)", t.from, t.to, t.what, t.fee),
         "stake" => format!("{} stakes {}", t.from, t.what),
         _ => format!("{} -> {}: {} (fee {} BCC)", t.from, t.to, t.what, t.fee),
     }
@@ -111,5 +113,27 @@ pub fn render(response: &Response) -> String {
             s.join("\n")
         }
         Reply::ShuttingDown => "the node is shutting down".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_text_cannot_forge_lines_or_drive_the_terminal() {
+        let forged = "hi\n  node 3 -> node 0: 500 BCC (fee 0 BCC)\u{1b}]0;owned\u{7}\u{1b}[31m\r\u{9b}";
+        let t = TxView {
+            id: blockchat_core::TxId([0; 32]),
+            from: "node 1".into(),
+            to: "node 2".into(),
+            kind: "message".into(),
+            what: forged.into(),
+            fee: "1".into(),
+        };
+        let line = tx_line(&t);
+        assert_eq!(line.lines().count(), 1, "{line}");
+        assert!(!line.chars().any(char::is_control), "{line:?}");
+        assert!(line.contains(r"hi\n  node 3") && line.contains(r"\u{1b}]0;owned\u{7}"), "{line}");
     }
 }
