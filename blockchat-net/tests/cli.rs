@@ -13,6 +13,7 @@ fn bad_arguments_and_files_are_explained() {
     let dir = tempfile::tempdir().expect("tempdir");
     let d = |name: &str| dir.path().join(name).display().to_string();
     std::fs::write(dir.path().join("bad.txt"), "id1 hello\nhello world\n").expect("write");
+    std::fs::write(dir.path().join("far.txt"), "id1 hello\nid7 too far\n").expect("write");
     std::fs::create_dir_all(dir.path().join("badkey")).expect("dir");
     std::fs::write(dir.path().join("badkey/wallet.key"), "not a key\n").expect("write");
     std::fs::create_dir_all(dir.path().join("badnet")).expect("dir");
@@ -21,6 +22,7 @@ fn bad_arguments_and_files_are_explained() {
         v.iter().map(|a| a.to_string()).chain(["--listen".to_string(), "127.0.40.1:7000".to_string()]).collect()
     };
     let (e, f, g, bad, missing) = (d("e"), d("f"), d("g"), d("bad.txt"), d("missing.txt"));
+    let (i, j, far) = (d("i"), d("j"), d("far.txt"));
     let (a, b, c, h, badkey, badnet, nowhere, runs) =
         (d("a"), d("b"), d("c"), d("h"), d("badkey"), d("badnet"), d("nowhere"), d("runs"));
     let boot = |dir: &str, more: &[&str]| {
@@ -40,6 +42,9 @@ fn bad_arguments_and_files_are_explained() {
         (boot(&e, &["--input", &missing]), "missing.txt"),
         (boot(&f, &["--input", &bad]), "bad.txt, line 2: \"hello\" should be id<N>"),
         (boot(&badkey, &[]), "not a BlockChat key file"),
+        // Refused before the network forms, not after the others joined and wait for it.
+        (boot(&i, &["--input", &far]), "far.txt: line 2 sends to node 7, but the network has nodes 0 to 1"),
+        (boot(&j, &["--rate", "0"]), "--rate: invalid pace"),
         (l(&["--data-dir", &badnet]), "network.json"),
         (boot(&g, &["--max-frame", "10"]), "--max-frame 10 is out of range: at least 65536"),
         (l(&["--data-dir", &h]), "give --bootstrap or --join ADDR"),

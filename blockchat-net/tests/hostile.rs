@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use blockchat_core::{Block, PeerMessage, Signature, Transaction, TxKind, UNITS_PER_BCC, Wallet};
 use blockchat_net::control::{Recipient, Reply, Request};
-use blockchat_net::daemon::handshake;
+use blockchat_net::daemon::handshake::{self, Role, Session};
 use blockchat_net::daemon::roster::Roster;
 use blockchat_net::daemon::storage::DataDir;
 use blockchat_net::daemon::wire::{self, Answer, Greeting, Hello, MAGIC, Opening};
@@ -32,17 +32,24 @@ async fn raw(addr: std::net::SocketAddr, bytes: &[u8], half_close: bool) {
 }
 
 /// Opens a framed connection and exchanges greetings with `version`; returns the node's answer
-/// to `opening`.
-async fn opening(addr: std::net::SocketAddr, version: u32, opening: impl FnOnce([u8; 32]) -> Opening) -> Answer {
+/// to `opening`, which is given the session's challenges.
+async fn opening(
+    addr: std::net::SocketAddr,
+    version: u32,
+    opening: impl FnOnce(handshake::Session) -> Opening,
+) -> Answer {
     let stream = TcpStream::connect(addr).await.expect("connect");
     let mut framed = wire::framed(stream, wire::DEFAULT_MAX_FRAME);
-    let greeting = Greeting { magic: MAGIC, version, challenge: handshake::new_challenge() };
+    let ours = handshake::new_challenge();
+    let greeting = Greeting { magic: MAGIC, version, challenge: ours };
     wire::send(&mut framed, &greeting).await.expect("send greeting");
     let theirs: Greeting = wire::recv(&mut framed, "greeting").await.expect("node greets");
     if version != wire::PROTOCOL_VERSION {
         return wire::recv(&mut framed, "answer").await.expect("answer");
     }
-    wire::send(&mut framed, &opening(theirs.challenge)).await.expect("send opening");
+    let session =
+        handshake::Session { genesis: blockchat_core::BlockHash::ZERO, dialler: ours, acceptor: theirs.challenge };
+    wire::send(&mut framed, &opening(session)).await.expect("send opening");
     wire::recv(&mut framed, "answer").await.expect("answer")
 }
 
@@ -108,8 +115,8 @@ fn hostile_peers_are_refused_and_the_node_keeps_serving() {
         assert!(why.contains("wrong protocol version 99"), "{why}");
         let forger = Wallet::from_seed(666);
         let why = refused(
-            opening(target, wire::PROTOCOL_VERSION, |c| {
-                let mut hello = handshake::sign_hello(&forger, genesis, &c);
+            opening(target, wire::PROTOCOL_VERSION, |s| {
+                let mut hello = handshake::sign_hello(&forger, &Session { genesis, ..s }, Role::Dialler, &node0);
                 hello.key = node1;
                 Opening::Hello(hello)
             })
@@ -117,20 +124,42 @@ fn hostile_peers_are_refused_and_the_node_keeps_serving() {
         );
         assert!(why.contains("does not verify"), "{why}");
         let why = refused(
-            opening(target, wire::PROTOCOL_VERSION, |c| {
+            opening(target, wire::PROTOCOL_VERSION, |s| {
                 Opening::Hello(Hello {
                     genesis: blockchat_core::BlockHash([1; 32]),
-                    ..handshake::sign_hello(&mallory, genesis, &c)
+                    ..handshake::sign_hello(&mallory, &Session { genesis, ..s }, Role::Dialler, &node0)
                 })
             })
             .await,
         );
         assert!(why.contains("another network"), "{why}");
         let why = refused(
-            opening(target, wire::PROTOCOL_VERSION, |c| Opening::Hello(handshake::sign_hello(&forger, genesis, &c)))
-                .await,
+            opening(target, wire::PROTOCOL_VERSION, |s| {
+                Opening::Hello(handshake::sign_hello(&forger, &Session { genesis, ..s }, Role::Dialler, &node0))
+            })
+            .await,
         );
         assert!(why.contains("is not a member"), "{why}");
+
+        // The relay: mallory (a member) greets node 0, dials node 1 greeting it with node 0's
+        // challenge, and shows node 0 node 1's answer as if node 1 were dialling. It was accepted
+        // as node 1 and replaced the real link; the answer now names mallory, so node 0 refuses.
+        let to0 = TcpStream::connect(target).await.expect("connect");
+        let mut to0 = wire::framed(to0, wire::DEFAULT_MAX_FRAME);
+        let c0 = handshake::exchange_greetings(&mut to0, handshake::new_challenge()).await.expect("greet node 0");
+        let to1 = TcpStream::connect(net.listen(1)).await.expect("connect");
+        let mut to1 = wire::framed(to1, wire::DEFAULT_MAX_FRAME);
+        let c1 = handshake::exchange_greetings(&mut to1, c0).await.expect("greet node 1");
+        let with1 = Session { genesis, dialler: c0, acceptor: c1 };
+        let hello = handshake::sign_hello(&mallory, &with1, Role::Dialler, &node1);
+        wire::send(&mut to1, &Opening::Hello(hello)).await.expect("hello node 1");
+        let Answer::Hello(node1_proof) = wire::recv::<Answer>(&mut to1, "answer").await.expect("answer") else {
+            panic!("node 1 did not answer mallory's hello");
+        };
+        assert_eq!(node1_proof.key, node1);
+        wire::send(&mut to0, &Opening::Hello(node1_proof)).await.expect("relay");
+        let why = refused(wire::recv::<Answer>(&mut to0, "answer").await.expect("answer"));
+        assert!(why.contains("does not verify"), "{why}");
     });
 
     // Authenticated as node 2: invalid signatures, a replay, a bad block, then garbage.

@@ -181,6 +181,9 @@ fn double_spends_never_both_commit() {
     nonces.dedup();
     assert_eq!(nonces.len(), all, "a nonce committed twice");
     assert!(all > 0, "the double spender's transactions never committed at all");
+    // The summary counts what the chain holds, the adversary's committed spends included.
+    let in_chain: usize = r.chain[1..].iter().map(|b| b.transactions().len()).sum();
+    assert_eq!(r.summary.committed as usize, in_chain, "{:?}", r.summary);
 }
 
 #[test]

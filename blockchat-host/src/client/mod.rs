@@ -189,6 +189,18 @@ fn waits(error: &TxError) -> bool {
     matches!(error, TxError::InsufficientBalance { .. } | TxError::MempoolFull { .. })
 }
 
+impl Pace {
+    /// Refuses a pace no clock can follow (negative, not finite, a zero rate).
+    pub fn check(self) -> Result<(), ClientError> {
+        let ok = match self {
+            Pace::Think(Think { min_ms, max_ms }) => min_ms >= 0.0 && max_ms >= min_ms && max_ms.is_finite(),
+            Pace::Poisson { per_second } => per_second > 0.0 && per_second.is_finite(),
+            Pace::Burst | Pace::ClosedLoop => true,
+        };
+        if ok { Ok(()) } else { Err(ClientError::Pace(self)) }
+    }
+}
+
 impl Client {
     /// A client that sends nothing.
     pub fn idle(rng: ChaCha8Rng) -> Client {
@@ -209,14 +221,7 @@ impl Client {
                 return Err(ClientError::UnknownNode { number: l.number, to: l.to, last });
             }
         }
-        let bad = match pace {
-            Pace::Think(Think { min_ms, max_ms }) => !(min_ms >= 0.0 && max_ms >= min_ms && max_ms.is_finite()),
-            Pace::Poisson { per_second } => !(per_second > 0.0 && per_second.is_finite()),
-            Pace::Burst | Pace::ClosedLoop => false,
-        };
-        if bad {
-            return Err(ClientError::Pace(pace));
-        }
+        pace.check()?;
         Ok(Client::build(plan, pace, rng, me, members))
     }
 

@@ -179,7 +179,43 @@ fn plan_of(args: &NodeArgs) -> Result<(Plan, Pace), RunError> {
         (None, Some(think)) => think.pace(),
         (None, None) => Pace::Burst,
     };
+    let flag = if args.rate.is_some() { "--rate" } else { "--think-ms" };
+    pace.check().map_err(|error| RunError::Client { path: PathBuf::from(flag), error })?;
+    // The bootstrap knows the network's size: a line naming a node beyond it is refused now,
+    // not after the others have joined and wait for this node.
+    if let (Plan::Lines(lines), true, Some(nodes)) = (&plan, args.bootstrap, args.nodes) {
+        if let Some(l) = lines.iter().find(|l| l.to >= nodes as usize) {
+            let path = args.input.clone().unwrap_or_default();
+            let error = ClientError::UnknownNode { number: l.number, to: l.to, last: nodes as usize - 1 };
+            return Err(RunError::Client { path, error });
+        }
+    }
     Ok((plan, pace))
+}
+
+/// A joiner learns the network's size only once it is a member: a line naming a node beyond it
+/// is dropped with a warning rather than stopping a node the others now wait for.
+fn drop_absent_nodes(plan: Plan, nodes: usize) -> Plan {
+    match plan {
+        Plan::Lines(lines) => Plan::Lines(
+            lines
+                .into_iter()
+                .filter(|l| {
+                    let keep = l.to < nodes;
+                    if !keep {
+                        warn!(
+                            "input line {} sends to node {}, but the network has nodes 0 to {}; skipped",
+                            l.number,
+                            l.to,
+                            nodes - 1
+                        );
+                    }
+                    keep
+                })
+                .collect(),
+        ),
+        other => other,
+    }
 }
 
 /// Runs a node until shutdown.
@@ -266,6 +302,7 @@ pub async fn run_node(args: NodeArgs) -> Result<(), RunError> {
         (plan, pace)
     };
     let members: Arc<[blockchat_core::Address]> = roster.keys().into();
+    let plan = drop_absent_nodes(plan, members.len());
     let me = roster.me as usize;
     let rng = seed::rng_for(args.seed, Stream::Client, me as u64);
     let input_name = args.input.clone().unwrap_or_else(|| PathBuf::from("--synthetic"));

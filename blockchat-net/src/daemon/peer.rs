@@ -182,7 +182,9 @@ async fn accept(framed: &mut FramedStream, net: &PeerNet) -> Result<Option<Addre
     let genesis = net.roster.genesis_hash();
     match opening {
         Opening::Hello(hello) => {
-            handshake::verify_hello(&hello, &ours, genesis)?;
+            let session = handshake::Session { genesis, dialler: theirs, acceptor: ours };
+            let me = net.wallet.address();
+            handshake::verify_hello(&hello, &session, handshake::Role::Dialler, &me)?;
             match net.roster.id_of(&hello.key) {
                 Some(id) if id != net.roster.me => {}
                 _ => {
@@ -192,7 +194,8 @@ async fn accept(framed: &mut FramedStream, net: &PeerNet) -> Result<Option<Addre
                     });
                 }
             }
-            wire::send(framed, &Answer::Hello(handshake::sign_hello(&net.wallet, genesis, &theirs))).await?;
+            let answer = handshake::sign_hello(&net.wallet, &session, handshake::Role::Acceptor, &hello.key);
+            wire::send(framed, &Answer::Hello(answer)).await?;
             Ok(Some(hello.key))
         }
         Opening::Join(request) => {

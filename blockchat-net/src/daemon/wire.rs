@@ -13,7 +13,7 @@ use tokio_util::codec::{Framed, LengthDelimitedCodec};
 use crate::daemon::roster::NetworkInfo;
 
 /// The version of this wire protocol; peers speaking another are refused.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 /// The first bytes of every connection's first frame.
 pub const MAGIC: [u8; 9] = *b"blockchat";
 /// Largest frame accepted by default (32 MiB); a larger length prefix closes the connection.
