@@ -240,3 +240,74 @@ fn hostile_peers_are_refused_and_the_node_keeps_serving() {
         (a.height >= height + 3 && a.tip == b.tip).then_some(())
     });
 }
+
+/// Peak and current resident memory of a process, in bytes.
+fn memory(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<u64>().ok())
+            .map_or(0, |kib| kib * 1024)
+    };
+    (field("VmHWM:"), field("VmRSS:"))
+}
+
+/// A member that asks for blocks again and again without reading the answers: the node counted
+/// its backlog in frames (100,000) and held everything queued for it (1.1 GB in the hostile
+/// test). Now the backlog is counted in bytes (64 MiB), the connection is closed and the queue
+/// freed, and the node keeps serving its honest peer.
+#[test]
+fn a_member_that_does_not_read_is_closed_and_memory_stays_bounded() {
+    let _one = serial();
+    let mut net = Net::new(26, 3, 1);
+    net.params = vec!["--round-timeout-ms".into(), "300".into()];
+    net.start_all(|_| Vec::new());
+    let dir = DataDir::open(&net.dir(2)).expect("dir");
+    let (mallory, _) = dir.load_or_create_wallet().expect("key");
+    let roster = Roster::new(dir.load_network().expect("network").expect("stored"), mallory.address()).expect("roster");
+    net.kill(2);
+    for _ in 0..30 {
+        let r = net.ask(0, Request::Transfer { to: Recipient::Id(1), amount: UNITS_PER_BCC / 10 });
+        assert!(matches!(r, Ok(Reply::Submitted { .. })), "{r:?}");
+    }
+    net.wait(60, "a chain of 30 blocks", || (net.status(0).height >= 30).then_some(()));
+    let pid = net.procs[0].as_ref().expect("node 0 runs").id();
+    let (_, before) = memory(pid);
+    let (target, genesis, node0) = (net.listen(0), roster.genesis_hash(), roster.member(0).expect("node 0").key);
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let stream = TcpStream::connect(target).await.expect("connect");
+        let mut framed = wire::framed(stream, wire::DEFAULT_MAX_FRAME);
+        handshake::dial_member(&mut framed, &mallory, genesis, node0).await.expect("a real member's handshake");
+        // Each answer is 30 blocks, about 10 KB: 20,000 requests ask for about 200 MB.
+        let ask = Bytes::from(PeerMessage::GetBlocks { from: 1 }.encode());
+        for _ in 0..20_000 {
+            if framed.feed(ask.clone()).await.is_err() {
+                break;
+            }
+        }
+        let _ = SinkExt::<Bytes>::flush(&mut framed).await;
+        let net = &net;
+        tokio::task::block_in_place(|| {
+            net.wait(30, "node 0 to close the connection that does not read", || {
+                net.log(0).contains("is not keeping up").then_some(())
+            })
+        });
+    });
+    let (peak, after) = memory(pid);
+    let grew = peak.saturating_sub(before) >> 20;
+    eprintln!("node 0: {} MiB resident before, peak {} MiB, {} MiB after", before >> 20, peak >> 20, after >> 20);
+    assert!(grew < 160, "node 0's memory peaked {grew} MiB above where it started");
+    assert!(after.saturating_sub(before) >> 20 < 100, "node 0 kept {} MiB", after.saturating_sub(before) >> 20);
+    // Node 0 still serves node 1.
+    let height = net.status(1).height;
+    let r = net.ask(1, Request::Transfer { to: Recipient::Id(0), amount: UNITS_PER_BCC / 2 });
+    assert!(matches!(r, Ok(Reply::Submitted { .. })), "{r:?}");
+    net.wait(30, "the honest nodes to commit and agree", || {
+        let (a, b) = (net.status(0), net.status(1));
+        (a.height > height && a.tip == b.tip).then_some(())
+    });
+}

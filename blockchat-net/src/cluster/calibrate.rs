@@ -263,7 +263,7 @@ async fn ping_pong(
     let started = Instant::now();
     for _ in 0..rounds {
         let t = Instant::now();
-        backlog.fetch_add(1, Ordering::Relaxed);
+        backlog.fetch_add(message.encoded_len(), Ordering::Relaxed);
         if tx.send(message.clone()).is_err() {
             break;
         }
@@ -303,7 +303,7 @@ async fn echo(a: TcpStream) {
     });
     tokio::spawn(async move {
         while let Some(m) = loop_rx.recv().await {
-            echo_backlog.fetch_add(1, Ordering::Relaxed);
+            echo_backlog.fetch_add(m.encoded_len(), Ordering::Relaxed);
             if echo_tx.send(m).is_err() {
                 break;
             }

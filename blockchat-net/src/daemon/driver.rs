@@ -17,7 +17,7 @@ use tracing::{debug, info, warn};
 use crate::control::{ControlError, PeerView, Phase, Recipient, Reply, Request, Response, Status, views};
 use crate::daemon::blocklog::BlockLog;
 use crate::daemon::clock;
-use crate::daemon::peer::{Inbox, MAX_BACKLOG, PeerLink};
+use crate::daemon::peer::{Inbox, MAX_BACKLOG_BYTES, PeerLink};
 use crate::daemon::roster::Roster;
 use crate::daemon::storage::StorageError;
 
@@ -202,7 +202,10 @@ impl Driver {
                 self.load.bytes_in += bytes as u64;
             }
             Event::Connected { peer, conn, link } => {
-                self.links.insert(peer, Link { conn, writer: link });
+                if let Some(old) = self.links.insert(peer, Link { conn, writer: link }) {
+                    // The newer connection wins; the older one closes and frees its queue.
+                    old.writer.close.notify_one();
+                }
                 debug!("{} connected (connection {conn})", self.roster.label(&peer));
                 self.host.handle(clock::now(), Input::LinkUp(peer));
             }
@@ -244,10 +247,11 @@ impl Driver {
                 }
                 Effect::Send { to, message } => match self.links.get(&to) {
                     Some(link) => {
+                        let bytes = message.encoded_len();
                         self.load.frames_out += 1;
-                        self.load.bytes_out += message.encoded_len() as u64;
-                        let queued = link.writer.backlog.fetch_add(1, Ordering::Relaxed) + 1;
-                        if link.writer.writer.send(message).is_err() || queued > MAX_BACKLOG {
+                        self.load.bytes_out += bytes as u64;
+                        let queued = link.writer.backlog.fetch_add(bytes, Ordering::Relaxed) + bytes;
+                        if link.writer.writer.send(message).is_err() || queued > MAX_BACKLOG_BYTES {
                             stalled.push(to);
                         }
                     }
@@ -257,10 +261,12 @@ impl Driver {
             }
         }
         for peer in stalled {
-            if self.links.remove(&peer).is_some() {
+            if let Some(link) = self.links.remove(&peer) {
+                link.writer.close.notify_one();
                 warn!(
-                    "{} is not keeping up (over {MAX_BACKLOG} frames queued); dropping its connection",
-                    self.roster.label(&peer)
+                    "{} is not keeping up (over {} MiB queued for it); closing its connection",
+                    self.roster.label(&peer),
+                    MAX_BACKLOG_BYTES >> 20
                 );
                 self.host.handle(clock::now(), Input::LinkDown(peer));
             }

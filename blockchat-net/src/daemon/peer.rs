@@ -98,17 +98,20 @@ impl PeerNet {
     }
 }
 
-/// Frames queued for one peer's writer beyond which the peer counts as stalled and its
-/// connection is dropped (it catches up with `GetBlocks` when it comes back).
-pub const MAX_BACKLOG: usize = 100_000;
+/// Bytes queued for one peer's writer beyond which the peer counts as stalled and its
+/// connection is closed (it catches up with `GetBlocks` when it comes back). Bytes, not frames:
+/// a peer asking for blocks without reading the answers must not make the node hold gigabytes.
+pub const MAX_BACKLOG_BYTES: usize = 64 << 20;
 
 /// The node's handle on a connection's writer.
 #[derive(Debug)]
 pub struct PeerLink {
     /// Frames to send.
     pub writer: mpsc::UnboundedSender<PeerMessage>,
-    /// Frames handed over and not yet written.
+    /// Bytes handed over and not yet written.
     pub backlog: Arc<AtomicUsize>,
+    /// Closes the connection (and frees what is queued for it) when notified.
+    pub close: Arc<tokio::sync::Notify>,
 }
 
 /// Most bytes of received peer messages waiting for the node's loop before readers pause.
@@ -252,7 +255,8 @@ async fn run_link(framed: FramedStream, peer: Address, net: &PeerNet) -> String 
     let conn = net.next_conn.fetch_add(1, Ordering::Relaxed);
     let (writer, queue) = mpsc::unbounded_channel();
     let backlog = Arc::new(AtomicUsize::new(0));
-    let link = PeerLink { writer, backlog: backlog.clone() };
+    let close = Arc::new(tokio::sync::Notify::new());
+    let link = PeerLink { writer, backlog: backlog.clone(), close: close.clone() };
     // On the urgent queue, so the node learns of the link before any block read from it.
     if net.urgent.send(Event::Connected { peer, conn, link }).is_err() {
         return "the node is stopping".into();
@@ -261,6 +265,7 @@ async fn run_link(framed: FramedStream, peer: Address, net: &PeerNet) -> String 
     let reason = tokio::select! {
         r = read_loop(stream, peer, net) => r,
         r = write_frames(sink, queue, backlog.clone(), net.max_frame) => r,
+        () = close.notified() => "closed by the node (the peer is not reading)".into(),
     };
     let _ = net.urgent.send(Event::Disconnected { peer, conn });
     reason
@@ -305,6 +310,8 @@ async fn read_loop(mut stream: SplitStream<FramedStream>, peer: Address, net: &P
 }
 
 /// Writes the frames handed to `queue` until it closes or a write fails; returns why it ended.
+/// `backlog` counts the bytes handed over and not yet written (the sender adds each message's
+/// encoded length).
 pub async fn write_frames(
     mut sink: SplitSink<FramedStream, Bytes>,
     mut queue: mpsc::UnboundedReceiver<PeerMessage>,
@@ -323,12 +330,13 @@ pub async fn write_frames(
                 Err(_) => break,
             }
         }
-        if backlog.load(Ordering::Relaxed) > MAX_BACKLOG {
+        if backlog.load(Ordering::Relaxed) > MAX_BACKLOG_BYTES {
             return "the peer is not keeping up".into();
         }
-        let count = batch.len();
+        let mut written = 0;
         for message in batch.drain(..) {
             let bytes = message.encode();
+            written += bytes.len();
             if bytes.len() > max_frame {
                 warn!("dropped a {} message of {} bytes, over the frame limit", message.kind(), bytes.len());
                 continue;
@@ -340,6 +348,6 @@ pub async fn write_frames(
         if let Err(e) = sink.flush().await {
             return format!("write failed: {e}");
         }
-        backlog.fetch_sub(count, Ordering::Relaxed);
+        backlog.fetch_sub(written.min(backlog.load(Ordering::Relaxed)), Ordering::Relaxed);
     }
 }
