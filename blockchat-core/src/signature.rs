@@ -2,18 +2,18 @@
 //!
 //! The rule is the cofactored Ed25519 equation of ZIP-215: `[8](s·B − R − k·A) = 0` with
 //! `k = SHA-512(R ‖ A ‖ M)`, `s` canonical, `R` and `A` any encodings that decompress, and `A`
-//! not of small order. ed25519-dalek's own `verify` (cofactorless) and `verify_batch`
-//! (cofactorless, with data-dependent coefficients) can disagree on crafted signatures, which in a
-//! blockchain would split nodes that checked a transaction alone (mempool) from nodes that
-//! checked it in a batch (block). Here both paths evaluate the same equation.
+//! not of small order (the protocol's rule for addresses, checked here before the equation).
+//! ed25519-dalek's own `verify` (cofactorless) and `verify_batch` (cofactorless, with
+//! data-dependent coefficients) can disagree on crafted signatures, which in a blockchain would
+//! split nodes that checked a transaction alone (mempool) from nodes that checked it in a batch
+//! (block). ed25519-zebra implements exactly ZIP-215, alone and in batches, so both paths go
+//! through it; its batch takes our RNG, seeded from the batch itself.
 
-use curve25519_dalek::constants::ED25519_BASEPOINT_POINT;
 use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
-use curve25519_dalek::scalar::Scalar;
-use curve25519_dalek::traits::{IsIdentity, VartimeMultiscalarMul};
+use ed25519_zebra::{VerificationKey, VerificationKeyBytes, batch};
 use rand_chacha::ChaCha20Rng;
-use rand_core::{Rng, SeedableRng};
-use sha2::{Digest, Sha256, Sha512};
+use rand_core::SeedableRng;
+use sha2::{Digest, Sha256};
 
 use crate::FastMap;
 use crate::ids::{Address, Signature};
@@ -41,11 +41,12 @@ pub trait SignatureCheck {
 /// Most public keys remembered in decompressed form before the cache is emptied.
 const KEY_CACHE_LIMIT: usize = 65_536;
 
-/// Real Ed25519 verification, with decompressed public keys cached per address.
+/// Real Ed25519 verification (ZIP-215, through ed25519-zebra), with decompressed public keys
+/// cached per address.
 #[derive(Debug, Default, Clone)]
 pub struct Ed25519Check {
     // Lookup only; its iteration order never matters.
-    keys: FastMap<Address, Option<EdwardsPoint>>,
+    keys: FastMap<Address, Option<VerificationKey>>,
 }
 
 impl Ed25519Check {
@@ -54,36 +55,44 @@ impl Ed25519Check {
         Self::default()
     }
 
-    fn point(&mut self, key: &Address) -> Option<EdwardsPoint> {
-        if let Some(p) = self.keys.get(key) {
-            return *p;
+    /// The key of `address` if it may sign (decompresses, not of small order).
+    fn key(&mut self, address: &Address) -> Option<VerificationKey> {
+        if let Some(k) = self.keys.get(address) {
+            return *k;
         }
         if self.keys.len() >= KEY_CACHE_LIMIT {
             self.keys.clear();
         }
-        let p = public_point(key);
-        self.keys.insert(*key, p);
-        p
+        let k = if is_valid_public_key(address) { VerificationKey::try_from(address.0).ok() } else { None };
+        self.keys.insert(*address, k);
+        k
     }
+}
+
+fn zebra_signature(sig: &Signature) -> ed25519_zebra::Signature {
+    ed25519_zebra::Signature::from_bytes(&sig.0)
 }
 
 impl SignatureCheck for Ed25519Check {
     fn verify(&mut self, item: SignedItem<'_>) -> bool {
-        match self.point(item.key) {
-            Some(a) => verify_with_point(&a, item),
-            None => false,
-        }
+        self.key(item.key).is_some_and(|k| k.verify(&zebra_signature(item.sig), item.msg).is_ok())
     }
 
     fn verify_batch(&mut self, items: &[SignedItem<'_>]) -> bool {
-        let mut points = Vec::with_capacity(items.len());
-        for item in items {
-            match self.point(item.key) {
-                Some(a) => points.push(a),
-                None => return false,
-            }
+        if items.iter().any(|item| self.key(item.key).is_none()) {
+            return false;
         }
-        verify_batch_with_points(&points, items)
+        // Coefficients derive from the whole batch, so the check is deterministic yet unpredictable
+        // to anyone who cannot find SHA-256 preimages.
+        let mut transcript = Sha256::new();
+        let mut verifier = batch::Verifier::new();
+        for item in items {
+            transcript.update(item.key.0);
+            transcript.update(item.msg);
+            transcript.update(item.sig.0);
+            verifier.queue((VerificationKeyBytes::from(item.key.0), zebra_signature(item.sig), &item.msg[..]));
+        }
+        verifier.verify(ChaCha20Rng::from_seed(transcript.finalize().into())).is_ok()
     }
 }
 
@@ -98,72 +107,22 @@ pub fn is_valid_public_key(address: &Address) -> bool {
     public_point(address).is_some()
 }
 
-fn challenge(r: &[u8], a: &[u8; 32], msg: &[u8; 32]) -> Scalar {
-    let mut h = Sha512::new();
-    h.update(r);
-    h.update(a);
-    h.update(msg);
-    let wide: [u8; 64] = h.finalize().into();
-    Scalar::from_bytes_mod_order_wide(&wide)
-}
-
-fn split(sig: &Signature) -> Option<(EdwardsPoint, Scalar)> {
-    let mut r = [0u8; 32];
-    let mut s = [0u8; 32];
-    r.copy_from_slice(&sig.0[..32]);
-    s.copy_from_slice(&sig.0[32..]);
-    let s = Option::<Scalar>::from(Scalar::from_canonical_bytes(s))?;
-    Some((CompressedEdwardsY(r).decompress()?, s))
-}
-
-fn verify_with_point(a: &EdwardsPoint, item: SignedItem<'_>) -> bool {
-    let Some((r, s)) = split(item.sig) else {
-        return false;
-    };
-    let k = challenge(&item.sig.0[..32], &item.key.0, item.msg);
-    let sb_minus_ka = EdwardsPoint::vartime_double_scalar_mul_basepoint(&k, &-a, &s);
-    (sb_minus_ka - r).mul_by_cofactor().is_identity()
-}
-
-fn verify_batch_with_points(points: &[EdwardsPoint], items: &[SignedItem<'_>]) -> bool {
-    // Coefficients derive from the whole batch, so the check is deterministic yet unpredictable
-    // to anyone who cannot find SHA-256 preimages.
-    let mut transcript = Sha256::new();
-    for item in items {
-        transcript.update(item.key.0);
-        transcript.update(item.msg);
-        transcript.update(item.sig.0);
-    }
-    let mut rng = ChaCha20Rng::from_seed(transcript.finalize().into());
-
-    let n = items.len();
-    let mut scalars = Vec::with_capacity(1 + 2 * n);
-    let mut bases = Vec::with_capacity(1 + 2 * n);
-    scalars.push(Scalar::ZERO);
-    bases.push(ED25519_BASEPOINT_POINT);
-    let mut b_coefficient = Scalar::ZERO;
-    for (item, a) in items.iter().zip(points) {
-        let Some((r, s)) = split(item.sig) else {
-            return false;
-        };
-        let z = Scalar::from(u128::from(rng.next_u64()) << 64 | u128::from(rng.next_u64()));
-        let k = challenge(&item.sig.0[..32], &item.key.0, item.msg);
-        b_coefficient += z * s;
-        scalars.push(-z);
-        bases.push(r);
-        scalars.push(-(z * k));
-        bases.push(*a);
-    }
-    scalars[0] = b_coefficient;
-    // Σ z·(s·B − R − k·A), times the cofactor, is the identity iff (w.h.p.) every item is valid.
-    EdwardsPoint::vartime_multiscalar_mul(scalars, bases).mul_by_cofactor().is_identity()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::wallet::Wallet;
     use curve25519_dalek::constants::EIGHT_TORSION;
+    use curve25519_dalek::scalar::Scalar;
+    use sha2::Sha512;
+
+    /// `k = SHA-512(R ‖ A ‖ M)` as a scalar, to sign by hand.
+    fn challenge(r: &[u8], a: &[u8; 32], msg: &[u8; 32]) -> Scalar {
+        let mut h = Sha512::new();
+        h.update(r);
+        h.update(a);
+        h.update(msg);
+        Scalar::from_bytes_mod_order_wide(&h.finalize().into())
+    }
 
     fn signed(seed: u64, msg: [u8; 32]) -> (Address, Signature) {
         let w = Wallet::from_seed(seed);
