@@ -48,3 +48,48 @@ proptest! {
         prop_assert_eq!(a.events, b.events);
     }
 }
+
+/// Values at the edges of their types, mixed with ordinary ones.
+fn extreme() -> impl Strategy<Value = u64> {
+    prop_oneof![
+        Just(0u64),
+        Just(1),
+        Just(u64::MAX),
+        Just(u64::MAX - 1),
+        Just(1 << 63),
+        Just(u32::MAX as u64),
+        any::<u64>()
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Every request a host takes from outside (a peer's `GetBlocks`, a client's transfer, stake
+    /// or message) with extreme values: never a panic, and the honest nodes still agree and keep
+    /// their supply.
+    #[test]
+    fn extreme_values_in_every_request_are_refused_or_served(
+        froms in proptest::collection::vec(extreme(), 1..8),
+        amounts in proptest::collection::vec((extreme(), 0u8..3), 1..8),
+        long in 0usize..3,
+    ) {
+        let mut net = Net::new(3, NetworkParams::new(2), 10 * BCC, vec![]);
+        net.connect_all(Time::ZERO);
+        net.submit(Time::from_millis(1), 0, TxRequest { receiver: net.address(1), kind: TxKind::Coins { amount: BCC } });
+        net.submit(Time::from_millis(1), 1, TxRequest { receiver: net.address(2), kind: TxKind::Coins { amount: BCC } });
+        for (k, &from) in froms.iter().enumerate() {
+            net.inject(Time::from_millis(2 + k as u64), 2, 0, blockchat_core::PeerMessage::GetBlocks { from });
+        }
+        for &(amount, sel) in &amounts {
+            let (receiver, kind) = match sel {
+                0 => (net.address(1), TxKind::Coins { amount }),
+                1 => (blockchat_core::Address::ZERO, TxKind::Stake { amount }),
+                _ => (net.address(1), TxKind::Message { text: "x".repeat([1, 1_000, 70_000][long]) }),
+            };
+            net.submit(Time::from_millis(3), 0, TxRequest { receiver, kind });
+        }
+        net.run();
+        net.assert_agreement(0..3);
+    }
+}
