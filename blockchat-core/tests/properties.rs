@@ -123,3 +123,85 @@ proptest! {
         }
     }
 }
+
+/// A tree of valid blocks grown from one genesis: each step extends a random earlier block
+/// (or the genesis) in a random round, so branches compete; returned in creation order, each
+/// after its parent.
+fn block_tree(steps: &[(usize, u32)]) -> (Block, Vec<Arc<Block>>) {
+    use blockchat_core::{Chain, Work};
+    let w = wallets(4);
+    let addrs: Vec<Address> = w.iter().map(Wallet::address).collect();
+    let params = NetworkParams::new(2).with_block_interval(Some(std::time::Duration::from_millis(100)));
+    let genesis = Genesis::course(params.clone(), &addrs, 10 * BCC).block().unwrap();
+    let timeout = params.round_timeout;
+    let mut states: Vec<Chain> = vec![Chain::new(&genesis).unwrap()];
+    let mut blocks = Vec::new();
+    for &(pick, round) in steps {
+        let mut chain = states[pick % states.len()].clone();
+        let Some(v) = chain.validator_for(round) else { continue };
+        let signer = w.iter().find(|x| x.address() == v).unwrap();
+        let sender = &w[(pick + round as usize) % w.len()];
+        let nonce = chain.ledger().account(&sender.address()).map_or(0, |a| a.next_nonce);
+        let to = addrs[(pick + 1) % addrs.len()];
+        let to = if to == sender.address() { addrs[(pick + 2) % addrs.len()] } else { to };
+        let tx = Arc::new(Transaction::new_signed(sender, to, TxKind::Coins { amount: BCC / 100 }, nonce));
+        let at = chain.tip().timestamp() + timeout * round + std::time::Duration::from_millis(1);
+        let mut work = Work::default();
+        if let Some(b) = chain.mint(signer, at, round, [tx].iter(), &mut work).block {
+            blocks.push(b);
+            states.push(chain);
+        }
+    }
+    (genesis, blocks)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// Fork choice does not depend on the order in which blocks arrive: any order that delivers
+    /// each block after its parent ends on the same tip and the same ledger.
+    #[test]
+    fn fork_choice_does_not_depend_on_arrival_order(
+        steps in proptest::collection::vec((any::<usize>(), 0u32..3), 2..14),
+        shuffle in any::<u64>(),
+    ) {
+        use blockchat_core::{Chain, Ed25519Check, Work};
+        use rand_chacha::ChaCha8Rng;
+        use rand_core::{Rng, SeedableRng};
+        let (genesis, blocks) = block_tree(&steps);
+        let final_state = |order: &[Arc<Block>]| {
+            let mut chain = Chain::new(&genesis).unwrap();
+            let mut check = Ed25519Check::new();
+            for b in order {
+                chain.insert(b.clone(), &mut check, &|_| false, &mut Work::default()).unwrap();
+            }
+            (chain.tip().hash(), chain.height(), chain.ledger().total_supply(), chain.blocks().to_vec())
+        };
+        let want = final_state(&blocks);
+        // A random order that still puts every block after its parent.
+        let mut rng = ChaCha8Rng::seed_from_u64(shuffle);
+        let mut pending = blocks.clone();
+        let mut order = Vec::new();
+        let mut have: BTreeSet<BlockHash> = [genesis.hash()].into();
+        while !pending.is_empty() {
+            let ready: Vec<usize> =
+                (0..pending.len()).filter(|&i| have.contains(&pending[i].previous_hash())).collect();
+            let pick = ready[(rng.next_u64() % ready.len() as u64) as usize];
+            let b = pending.remove(pick);
+            have.insert(b.hash());
+            order.push(b);
+        }
+        prop_assert_eq!(final_state(&order), want);
+    }
+}
+
+/// The trees above do branch: blocks compete for the same parent, in several rounds.
+#[test]
+fn block_trees_branch() {
+    let (_, blocks) = block_tree(&[(0, 0), (0, 1), (1, 0), (2, 2), (1, 1), (0, 2)]);
+    let parents: Vec<BlockHash> = blocks.iter().map(|b| b.previous_hash()).collect();
+    let distinct: BTreeSet<BlockHash> = parents.iter().copied().collect();
+    assert!(blocks.len() >= 5, "{} blocks", blocks.len());
+    assert!(distinct.len() < parents.len(), "no two blocks share a parent");
+    assert!(blocks.iter().any(|b| b.round() > 0));
+}
