@@ -132,7 +132,7 @@ fn block_tree(steps: &[(usize, u32)]) -> (Block, Vec<Arc<Block>>) {
     let w = wallets(4);
     let addrs: Vec<Address> = w.iter().map(Wallet::address).collect();
     let params = NetworkParams::new(2).with_block_interval(Some(std::time::Duration::from_millis(100)));
-    let genesis = Genesis::course(params.clone(), &addrs, 10 * BCC).block().unwrap();
+    let genesis = Genesis::course(params, &addrs, 10 * BCC).block().unwrap();
     let timeout = params.round_timeout;
     let mut states: Vec<Chain> = vec![Chain::new(&genesis).unwrap()];
     let mut blocks = Vec::new();
