@@ -65,6 +65,14 @@ pub struct NodeArgs {
     /// With --bootstrap: BCC every node starts with.
     #[arg(requires = "bootstrap", long, value_name = "BCC", value_parser = bcc, default_value = "1000")]
     pub initial_balance: u64,
+    /// A shared secret joiners must hold: with --bootstrap, required of every joiner; when
+    /// joining, the one the bootstrap's operator gave (it is proven, never sent).
+    #[arg(long, value_name = "TOKEN")]
+    pub join_token: Option<String>,
+    /// With --bootstrap: only the public keys listed in FILE (64 hex digits a line, `#`
+    /// comments) may join.
+    #[arg(requires = "bootstrap", long, value_name = "FILE")]
+    pub allow_keys: Option<PathBuf>,
     /// This node's initial stake in BCC (decimals allowed).
     #[arg(short = 's', long = "stake", value_name = "BCC", value_parser = bcc, default_value = "10")]
     pub stake: u64,

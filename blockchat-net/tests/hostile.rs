@@ -311,3 +311,57 @@ fn a_member_that_does_not_read_is_closed_and_memory_stays_bounded() {
         (a.height > height && a.tip == b.tip).then_some(())
     });
 }
+
+/// Asks the bootstrap at `bootstrap` to admit `wallet` advertising `advertise`; returns its answer.
+async fn try_join(bootstrap: std::net::SocketAddr, wallet: &Wallet, advertise: &str, token: Option<&str>) -> Answer {
+    let stream = TcpStream::connect(bootstrap).await.expect("connect");
+    let mut framed = wire::framed(stream, wire::DEFAULT_MAX_FRAME);
+    let theirs = handshake::exchange_greetings(&mut framed, handshake::new_challenge()).await.expect("greet");
+    let request = handshake::sign_join(wallet, advertise.into(), 10 * UNITS_PER_BCC, token, &theirs);
+    wire::send(&mut framed, &Opening::Join(request)).await.expect("join");
+    wire::recv::<Answer>(&mut framed, "answer").await.expect("answer")
+}
+
+/// While the network formed, anyone could join under an honest node's advertised address and
+/// stay silent: the honest node was refused ("address already node 1's") and the chain never
+/// started. Now the bootstrap dials a joiner at its address and needs its key there, and may
+/// require a join token: squatters and strangers are refused with the reason, and the honest
+/// nodes form the network.
+#[test]
+fn squatters_and_strangers_cannot_join() {
+    let _one = serial();
+    let mut net = Net::new(27, 3, 1);
+    net.params = vec!["--join-token".into(), "s3cret".into()];
+    net.start(0, &[]);
+    let boot = net.listen(0);
+    net.wait(20, "the bootstrap to listen", || std::net::TcpStream::connect(boot).ok().map(|_| ()));
+    let squatter = Wallet::from_seed(4242);
+    let node1_address = net.listen(1).to_string();
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        // No token, then a wrong one.
+        let why = refused(try_join(boot, &squatter, &node1_address, None).await);
+        assert!(why.contains("a join token is required"), "{why}");
+        let why = refused(try_join(boot, &squatter, &node1_address, Some("guess")).await);
+        assert!(why.contains("wrong join token"), "{why}");
+        // The right token, at an address where nobody answers with the squatter's key.
+        let why = refused(try_join(boot, &squatter, &node1_address, Some("s3cret")).await);
+        assert!(why.contains(&format!("cannot reach you at {node1_address}")), "{why}");
+    });
+    // The honest nodes join (with the token) and the chain runs.
+    for k in 1..3 {
+        net.start(k, &["--join-token", "s3cret"]);
+        let control = net.control(k);
+        net.wait(20, &format!("node {k} to get its id"), || {
+            blockchat_net::cluster::status(control).ok().filter(|s| s.id == Some(k as u32)).map(|_| ())
+        });
+    }
+    net.wait(30, "all nodes connected", || {
+        (0..3).all(|k| net.status(k).phase == blockchat_net::control::Phase::Ready).then_some(())
+    });
+    let log = net.log(0);
+    assert!(log.contains("join refused or failed") && log.contains("cannot reach you"), "{log}");
+    let r = net.ask(1, Request::Transfer { to: Recipient::Id(2), amount: UNITS_PER_BCC });
+    assert!(matches!(r, Ok(Reply::Submitted { .. })), "{r:?}");
+    net.wait(30, "a block", || (net.status(2).height >= 1).then_some(()));
+}

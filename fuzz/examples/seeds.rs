@@ -44,7 +44,7 @@ fn main() {
     }
     let session = Session { genesis: genesis.hash(), dialler: [1; 32], acceptor: [2; 32] };
     let hello = handshake::sign_hello(&wallets[0], &session, Role::Dialler, &addrs[1]);
-    let join = handshake::sign_join(&wallets[2], "127.0.0.3:7000".into(), 10_000_000, &[2; 32]);
+    let join = handshake::sign_join(&wallets[2], "127.0.0.3:7000".into(), 10_000_000, Some("token"), &[2; 32]);
     write("handshake", "greeting", &postcard::to_stdvec(&handshake::greeting([7; 32])).expect("postcard"));
     write("handshake", "hello", &postcard::to_stdvec(&Opening::Hello(hello.clone())).expect("postcard"));
     write("handshake", "join", &postcard::to_stdvec(&Opening::Join(join)).expect("postcard"));

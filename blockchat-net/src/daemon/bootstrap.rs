@@ -10,6 +10,7 @@ use tokio::time::timeout;
 use tracing::{info, warn};
 
 use crate::control::{Phase, SharedGate, set_phase};
+use crate::daemon::admission::{self, Admission};
 use crate::daemon::clock;
 use crate::daemon::handshake;
 use crate::daemon::peer::HANDSHAKE_TIMEOUT;
@@ -33,6 +34,8 @@ pub struct BootstrapPlan {
     pub stake: u64,
     /// The bootstrap's dial address.
     pub advertise: String,
+    /// Who may join.
+    pub admission: Admission,
 }
 
 /// Runs the bootstrap's side until all `plan.nodes` have joined; returns the network.
@@ -54,8 +57,10 @@ pub async fn run_bootstrap(
             accepted = listener.accept() => {
                 let Ok((stream, from)) = accepted else { continue };
                 let (joins, roster_rx, nodes) = (joins.clone(), roster_rx.clone(), plan.nodes);
+                let (admission, me) = (plan.admission.clone(), wallet.address());
                 tokio::spawn(async move {
-                    if let Err(e) = serve_joiner(stream, joins, roster_rx, nodes, max_frame).await {
+                    let joiner = Joiner { joins, roster: roster_rx, nodes, max_frame, admission, me };
+                    if let Err(e) = serve_joiner(stream, joiner).await {
                         warn!(%from, "join refused or failed: {e}");
                     }
                 });
@@ -105,13 +110,19 @@ fn admit(members: &mut Vec<Member>, request: &wire::JoinRequest, balance: u64) -
     Ok(id)
 }
 
-async fn serve_joiner(
-    stream: TcpStream,
+/// What serving one joiner's connection needs.
+struct Joiner {
     joins: mpsc::Sender<Pending>,
-    mut roster: watch::Receiver<Option<NetworkInfo>>,
+    roster: watch::Receiver<Option<NetworkInfo>>,
     nodes: u32,
     max_frame: usize,
-) -> Result<(), WireError> {
+    admission: Admission,
+    /// The bootstrap's key (the prober's, in the reachability check).
+    me: blockchat_core::Address,
+}
+
+async fn serve_joiner(stream: TcpStream, joiner: Joiner) -> Result<(), WireError> {
+    let Joiner { joins, mut roster, nodes, max_frame, admission, me } = joiner;
     // What a joiner sends is small; the roster it receives may be large.
     let mut framed = wire::framed(stream, wire::HANDSHAKE_MAX_FRAME.min(max_frame));
     let result = async {
@@ -122,6 +133,8 @@ async fn serve_joiner(
             return Err(WireError::Refused("the network is still forming; only joins are accepted".into()));
         };
         handshake::verify_join(&request, &ours)?;
+        admission.check(&request, &ours)?;
+        admission::probe(&request, &me).await?;
         let (tx, rx) = oneshot::channel();
         joins.send(Pending { request, id: tx }).await.map_err(|_| WireError::Refused("bootstrap finished".into()))?;
         let id = rx.await.map_err(|_| WireError::Refused("bootstrap finished".into()))?.map_err(WireError::Refused)?;
@@ -158,11 +171,26 @@ pub struct JoinPlan {
     pub stake: u64,
     /// Largest frame accepted.
     pub max_frame: usize,
+    /// The join token, if the bootstrap requires one.
+    pub token: Option<String>,
 }
 
 /// Joins through the bootstrap, retrying the connection with backoff; returns the validated
 /// network.
-pub async fn join(plan: &JoinPlan, wallet: &Wallet, gate: &SharedGate) -> Result<Roster, WireError> {
+pub async fn join(
+    plan: &JoinPlan,
+    wallet: &Wallet,
+    gate: &SharedGate,
+    listener: &TcpListener,
+) -> Result<Roster, WireError> {
+    // The bootstrap checks that we answer at our advertised address while it admits us.
+    tokio::select! {
+        joined = join_with_retries(plan, wallet, gate) => joined,
+        never = admission::answer_probes(listener, wallet) => match never {},
+    }
+}
+
+async fn join_with_retries(plan: &JoinPlan, wallet: &Wallet, gate: &SharedGate) -> Result<Roster, WireError> {
     let mut backoff = Duration::from_millis(100);
     let bootstrap = &plan.bootstrap;
     loop {
@@ -184,7 +212,7 @@ async fn join_once(plan: &JoinPlan, wallet: &Wallet, gate: &SharedGate) -> Resul
     let theirs = timeout(HANDSHAKE_TIMEOUT, handshake::exchange_greetings(&mut framed, handshake::new_challenge()))
         .await
         .map_err(|_| WireError::Timeout)??;
-    let request = handshake::sign_join(wallet, plan.advertise.clone(), plan.stake, &theirs);
+    let request = handshake::sign_join(wallet, plan.advertise.clone(), plan.stake, plan.token.as_deref(), &theirs);
     wire::send(&mut framed, &Opening::Join(request)).await?;
     loop {
         match wire::recv::<Answer>(&mut framed, "bootstrap answer").await? {

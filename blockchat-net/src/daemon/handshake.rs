@@ -16,7 +16,9 @@ use crate::daemon::wire::{
 /// Domain of a member's proof.
 const HELLO_DOMAIN: &[u8] = b"blockchat-hello-v2";
 /// Domain of a joiner's proof.
-const JOIN_DOMAIN: &[u8] = b"blockchat-join-v1";
+const JOIN_DOMAIN: &[u8] = b"blockchat-join-v2";
+/// Domain of a join token's proof.
+const TOKEN_DOMAIN: &[u8] = b"blockchat-join-token-v1";
 
 /// A fresh 32-byte challenge from the OS-seeded generator.
 pub fn new_challenge() -> [u8; 32] {
@@ -67,15 +69,34 @@ fn hello_message(session: &Session, role: Role, signer: &Address, peer: &Address
     h.finalize().into()
 }
 
-/// The 32 bytes a joiner signs: `H(domain ‖ challenge ‖ key ‖ stake ‖ advertise)`.
-fn join_message(challenge: &[u8; 32], key: &Address, stake: u64, advertise: &str) -> [u8; 32] {
+/// The 32 bytes a joiner signs: `H(domain ‖ challenge ‖ key ‖ stake ‖ advertise ‖ token proof)`.
+fn join_message(challenge: &[u8; 32], request: &JoinRequest) -> [u8; 32] {
     let mut h = Sha256::new();
     h.update(JOIN_DOMAIN);
     h.update(challenge);
-    h.update(key.as_bytes());
-    h.update(stake.to_be_bytes());
-    h.update(advertise.as_bytes());
+    h.update(request.key.as_bytes());
+    h.update(request.stake.to_be_bytes());
+    h.update((request.advertise.len() as u64).to_be_bytes());
+    h.update(request.advertise.as_bytes());
+    h.update(request.token_proof);
     h.finalize().into()
+}
+
+/// Proof of a join `token` for `key` answering `challenge` (zeros without a token).
+pub fn token_proof(token: Option<&str>, challenge: &[u8; 32], key: &Address) -> [u8; 32] {
+    let Some(token) = token else { return [0; 32] };
+    let mut h = Sha256::new();
+    h.update(TOKEN_DOMAIN);
+    h.update((token.len() as u64).to_be_bytes());
+    h.update(token.as_bytes());
+    h.update(challenge);
+    h.update(key.as_bytes());
+    h.finalize().into()
+}
+
+/// The session of a probe: no network yet (genesis zero), the bootstrap dialling.
+pub fn probe_session(prober: [u8; 32], joiner: [u8; 32]) -> Session {
+    Session { genesis: BlockHash::ZERO, dialler: prober, acceptor: joiner }
 }
 
 fn verify(key: &Address, msg: &[u8; 32], sig: &blockchat_core::Signature) -> bool {
@@ -99,17 +120,24 @@ pub fn verify_hello(hello: &Hello, session: &Session, role: Role, me: &Address) 
     Ok(())
 }
 
-/// Our join request answering the bootstrap's `challenge`.
-pub fn sign_join(wallet: &Wallet, advertise: String, stake: u64, challenge: &[u8; 32]) -> JoinRequest {
+/// Our join request answering the bootstrap's `challenge`, with the join `token` if we have one.
+pub fn sign_join(
+    wallet: &Wallet,
+    advertise: String,
+    stake: u64,
+    token: Option<&str>,
+    challenge: &[u8; 32],
+) -> JoinRequest {
     let key = wallet.address();
-    let proof = wallet.sign(&join_message(challenge, &key, stake, &advertise));
-    JoinRequest { key, advertise, stake, proof }
+    let token_proof = token_proof(token, challenge, &key);
+    let mut request = JoinRequest { key, advertise, stake, token_proof, proof: blockchat_core::Signature::ZERO };
+    request.proof = wallet.sign(&join_message(challenge, &request));
+    request
 }
 
 /// Checks a joiner's proof over our `challenge`.
 pub fn verify_join(request: &JoinRequest, challenge: &[u8; 32]) -> Result<(), WireError> {
-    let msg = join_message(challenge, &request.key, request.stake, &request.advertise);
-    if !verify(&request.key, &msg, &request.proof) {
+    if !verify(&request.key, &join_message(challenge, request), &request.proof) {
         return Err(WireError::BadProof { key: request.key });
     }
     Ok(())
@@ -187,10 +215,14 @@ mod tests {
         assert!(bad(&forged, &session, Role::Dialler, &b));
 
         let challenge = new_challenge();
-        let join = sign_join(&alice, "127.0.0.2:7000".into(), 10, &challenge);
+        let join = sign_join(&alice, "127.0.0.2:7000".into(), 10, Some("s3cret"), &challenge);
         assert!(verify_join(&join, &challenge).is_ok());
+        assert_eq!(join.token_proof, token_proof(Some("s3cret"), &challenge, &a));
+        assert_ne!(join.token_proof, token_proof(Some("guess"), &challenge, &a));
         let more_stake = JoinRequest { stake: 11, ..join.clone() };
         assert!(matches!(verify_join(&more_stake, &challenge), Err(WireError::BadProof { .. })));
+        let no_token = JoinRequest { token_proof: [0; 32], ..join.clone() };
+        assert!(matches!(verify_join(&no_token, &challenge), Err(WireError::BadProof { .. })));
     }
 
     /// The relay the hostile test found: mallory, a member, dials bob and relays bob's challenge

@@ -2,6 +2,7 @@
 //! stored roster), reloading and re-validating the block log, then the connections and the
 //! loop around the host.
 
+pub mod admission;
 pub mod blocklog;
 pub mod bootstrap;
 pub mod clock;
@@ -33,6 +34,7 @@ use tracing::{info, warn};
 
 use crate::cli::NodeArgs;
 use crate::control::{self, Gate, Phase, SharedGate};
+use admission::{Admission, KeysFileError};
 use blocklog::BlockLog;
 use bootstrap::{BootstrapPlan, JoinPlan};
 use driver::{Counters, Driver};
@@ -91,6 +93,9 @@ pub enum RunError {
         /// Why.
         error: ClientError,
     },
+    /// The --allow-keys file is unreadable or holds something other than keys.
+    #[error(transparent)]
+    Keys(#[from] KeysFileError),
     /// Joining or bootstrapping failed.
     #[error(transparent)]
     Wire(#[from] WireError),
@@ -235,6 +240,10 @@ pub async fn run_node(args: NodeArgs) -> Result<(), RunError> {
         None
     };
     let (plan, pace) = plan_of(&args)?;
+    let admission = Admission {
+        token: args.join_token.clone(),
+        keys: args.allow_keys.as_deref().map(admission::read_keys).transpose()?,
+    };
     let data = DataDir::open(dir)?;
     let (wallet, created) = data.load_or_create_wallet()?;
     info!("{} wallet {}", if created { "created" } else { "loaded" }, wallet.address());
@@ -273,7 +282,7 @@ pub async fn run_node(args: NodeArgs) -> Result<(), RunError> {
         }
         (None, Some(params)) => {
             let nodes = args.nodes.unwrap_or(1);
-            let plan = BootstrapPlan { nodes, params, stake: args.stake, advertise: advertise.clone() };
+            let plan = BootstrapPlan { nodes, params, stake: args.stake, advertise: advertise.clone(), admission };
             let info = bootstrap::run_bootstrap(&listener, &wallet, &plan, args.max_frame, &gate).await?;
             let roster = Roster::new(info, wallet.address()).map_err(WireError::from)?;
             data.save_network(&roster.info)?;
@@ -286,8 +295,9 @@ pub async fn run_node(args: NodeArgs) -> Result<(), RunError> {
                 advertise: advertise.clone(),
                 stake: args.stake,
                 max_frame: args.max_frame,
+                token: args.join_token.clone(),
             };
-            let roster = bootstrap::join(&plan, &wallet, &gate).await?;
+            let roster = bootstrap::join(&plan, &wallet, &gate, &listener).await?;
             data.save_network(&roster.info)?;
             roster
         }

@@ -201,6 +201,7 @@ async fn accept(framed: &mut FramedStream, net: &PeerNet) -> Result<Option<Addre
             wire::send(framed, &Answer::Hello(answer)).await?;
             Ok(Some(hello.key))
         }
+        Opening::Probe { .. } => Err(WireError::Refused("this network has formed; there is nothing to probe".into())),
         Opening::Join(request) => {
             handshake::verify_join(&request, &ours)?;
             let Some(id) = net.roster.id_of(&request.key) else {

@@ -127,7 +127,10 @@ pub struct JoinRequest {
     pub advertise: String,
     /// The stake it asks for in the genesis, in units.
     pub stake: u64,
-    /// The joiner's signature over the bootstrap's challenge.
+    /// `H(domain ‖ join token ‖ the bootstrap's challenge ‖ key)` when the joiner was given a
+    /// join token, zeros otherwise: the token itself never travels.
+    pub token_proof: [u8; 32],
+    /// The joiner's signature over the bootstrap's challenge and everything above.
     pub proof: Signature,
 }
 
@@ -138,6 +141,12 @@ pub enum Opening {
     Join(JoinRequest),
     /// Connect as a member of an established network.
     Hello(Hello),
+    /// The bootstrap checking that a joiner holds its key at the address it advertised: the
+    /// joiner answers with a `Hello` for genesis zero, naming `key`, the prober.
+    Probe {
+        /// The prober's key.
+        key: Address,
+    },
 }
 
 /// The acceptor's answer to an [`Opening`].
