@@ -54,6 +54,14 @@ fn signatures(c: &mut Criterion) {
     let items: Vec<SignedItem<'_>> = txs.iter().map(|t| t.signed_item()).collect();
     g.throughput(Throughput::Elements(64));
     g.bench_function("verify batch of 64", |b| b.iter(|| assert!(check.verify_batch(black_box(&items)))));
+    // A peer's frame: one sender's transactions (ed25519-zebra folds one key's terms together).
+    let one = &ws[0];
+    let same: Vec<Transaction> =
+        (0..64u64).map(|n| Transaction::new_signed(one, to, TxKind::Message { text: "hello".into() }, n)).collect();
+    let same_items: Vec<SignedItem<'_>> = same.iter().map(|t| t.signed_item()).collect();
+    g.bench_function("verify batch of 64 from one sender", |b| {
+        b.iter(|| assert!(check.verify_batch(black_box(&same_items))))
+    });
     g.finish();
 }
 
