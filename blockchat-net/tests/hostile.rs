@@ -69,17 +69,23 @@ fn refused(answer: Answer) -> String {
     }
 }
 
-#[test]
-fn hostile_peers_are_refused_and_the_node_keeps_serving() {
-    let _one = serial();
-    let mut net = Net::new(25, 3, 1);
+/// Three nodes on `127.<subnet>.0.k`, of which node 2 has gone and its key is the attacker's
+/// (it read the key file): the network, the attacker's wallet, and the roster it holds.
+fn network_with_an_attacker(subnet: u8) -> (Net, Wallet, Roster) {
+    let mut net = Net::new(subnet, 3, 1);
     net.params = vec!["--round-timeout-ms".into(), "300".into()];
     net.start_all(|_| Vec::new());
-    // The attacker holds node 2's key (it read the key file) and node 2 is gone.
     let dir = DataDir::open(&net.dir(2)).expect("dir");
     let (mallory, _) = dir.load_or_create_wallet().expect("key");
     let roster = Roster::new(dir.load_network().expect("network").expect("stored"), mallory.address()).expect("roster");
     net.kill(2);
+    (net, mallory, roster)
+}
+
+#[test]
+fn hostile_peers_are_refused_and_the_node_keeps_serving() {
+    let _one = serial();
+    let (net, mallory, roster) = network_with_an_attacker(25);
     let target = net.listen(0);
     let genesis = roster.genesis_hash();
     let node0 = roster.member(0).expect("node 0").key;
@@ -262,13 +268,7 @@ fn memory(pid: u32) -> (u64, u64) {
 #[test]
 fn a_member_that_does_not_read_is_closed_and_memory_stays_bounded() {
     let _one = serial();
-    let mut net = Net::new(26, 3, 1);
-    net.params = vec!["--round-timeout-ms".into(), "300".into()];
-    net.start_all(|_| Vec::new());
-    let dir = DataDir::open(&net.dir(2)).expect("dir");
-    let (mallory, _) = dir.load_or_create_wallet().expect("key");
-    let roster = Roster::new(dir.load_network().expect("network").expect("stored"), mallory.address()).expect("roster");
-    net.kill(2);
+    let (net, mallory, roster) = network_with_an_attacker(26);
     for _ in 0..30 {
         let r = net.ask(0, Request::Transfer { to: Recipient::Id(1), amount: UNITS_PER_BCC / 10 });
         assert!(matches!(r, Ok(Reply::Submitted { .. })), "{r:?}");
