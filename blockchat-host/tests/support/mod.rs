@@ -33,6 +33,13 @@ pub struct Log {
     pub submitted: Vec<(usize, Time, Result<TxId, TxError>)>,
 }
 
+/// Random delay and loss on every frame, reproducible from `rng`.
+pub struct Faults {
+    pub rng: rand_chacha::ChaCha8Rng,
+    pub max_jitter: Duration,
+    pub loss_per_mille: u64,
+}
+
 pub struct Net {
     pub hosts: Vec<Host>,
     pub wallets: Vec<Wallet>,
@@ -48,6 +55,9 @@ pub struct Net {
     pub muted: BTreeSet<usize>,
     /// Directed links that drop frames.
     pub cut: BTreeSet<(usize, usize)>,
+    /// Faults on every frame, drawn from a seeded generator: up to this much extra delay
+    /// (frames overtake each other) and this many frames in a thousand lost.
+    pub faults: Option<Faults>,
     wakes: Vec<Option<Time>>,
     pub log: Log,
     pub events: u64,
@@ -99,6 +109,7 @@ impl Net {
             slow: BTreeMap::new(),
             muted: BTreeSet::new(),
             cut: BTreeSet::new(),
+            faults: None,
             wakes: vec![None; n],
             log: Log::default(),
             events: 0,
@@ -157,7 +168,15 @@ impl Net {
                     if self.muted.contains(&node) || self.cut.contains(&(node, j)) {
                         continue;
                     }
-                    let delay = self.latency + self.slow.get(&node).copied().unwrap_or_default();
+                    let mut delay = self.latency + self.slow.get(&node).copied().unwrap_or_default();
+                    if let Some(f) = &mut self.faults {
+                        use rand_core::Rng;
+                        if f.rng.next_u64() % 1000 < f.loss_per_mille {
+                            continue;
+                        }
+                        let jitter = f.max_jitter.as_nanos() as u64;
+                        delay += Duration::from_nanos(if jitter == 0 { 0 } else { f.rng.next_u64() % jitter });
+                    }
                     self.push(self.now + delay, Event::Deliver { to: j, from: node, message });
                 }
                 Effect::Notify(n) => self.log.notices.push((node, self.now, n)),
