@@ -407,9 +407,8 @@ fn verify_transactions(
     if unseen.is_empty() {
         return Ok(());
     }
-    work.batches += 1;
-    work.batch_verified += unseen.len() as u32;
     let items: Vec<SignedItem<'_>> = unseen.iter().map(|(_, item)| *item).collect();
+    crate::work::count_batch(work, &items);
     if check.verify_batch(&items) {
         return Ok(());
     }

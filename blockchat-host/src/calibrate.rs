@@ -14,8 +14,10 @@ pub struct CryptoCost {
     pub sign_ns: u64,
     /// One signature verified alone.
     pub verify_ns: u64,
-    /// One signature verified inside a batch of 64.
+    /// One signature verified inside a batch, beyond its key's share.
     pub batch_verify_ns: u64,
+    /// Each distinct key in a batch.
+    pub batch_key_ns: u64,
     /// SHA-256, per KiB.
     pub hash_per_kib_ns: u64,
     /// Decoding transactions, per KiB.
@@ -42,10 +44,20 @@ pub fn crypto() -> CryptoCost {
     let verify_ns = median_ns(256, |i| {
         std::hint::black_box(check.verify(txs[i % 64].signed_item()));
     });
+    // 64 senders, and 64 transactions of one sender: the difference is 63 keys' work.
     let items: Vec<SignedItem<'_>> = txs.iter().map(|t| t.signed_item()).collect();
-    let batch_verify_ns = median_ns(8, |_| {
+    let many = median_ns(8, |_| {
         std::hint::black_box(check.verify_batch(&items));
-    }) / 64;
+    });
+    let one: Vec<Transaction> = (0..64u64)
+        .map(|n| Transaction::new_signed(&wallets[0], to, TxKind::Message { text: "calibrate".into() }, n))
+        .collect();
+    let one_items: Vec<SignedItem<'_>> = one.iter().map(|t| t.signed_item()).collect();
+    let single = median_ns(8, |_| {
+        std::hint::black_box(check.verify_batch(&one_items));
+    });
+    let batch_key_ns = many.saturating_sub(single) / 63;
+    let batch_verify_ns = single.saturating_sub(batch_key_ns) / 64;
     let big = vec![7u8; 64 * 1024];
     let hash_per_kib_ns = median_ns(8, |_| {
         std::hint::black_box(<sha2::Sha256 as sha2::Digest>::digest(&big));
@@ -55,7 +67,7 @@ pub fn crypto() -> CryptoCost {
         std::hint::black_box(Transaction::decode(&encoded[i % 64]).ok());
     }) * 1024
         / encoded[0].len().max(1) as u64;
-    CryptoCost { sign_ns, verify_ns, batch_verify_ns, hash_per_kib_ns, decode_per_kib_ns }
+    CryptoCost { sign_ns, verify_ns, batch_verify_ns, batch_key_ns, hash_per_kib_ns, decode_per_kib_ns }
 }
 
 /// Median over 15 rounds of the mean time per call of `f`, called `per_round` times a round.

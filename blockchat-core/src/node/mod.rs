@@ -295,8 +295,7 @@ impl<C: SignatureCheck> Node<C> {
     fn verify_all(&mut self, txs: &[Arc<Transaction>], work: &mut Work) -> Vec<bool> {
         let items: Vec<_> = txs.iter().map(|t| t.signed_item()).collect();
         if items.len() > 1 {
-            work.batches += 1;
-            work.batch_verified += items.len() as u32;
+            crate::work::count_batch(work, &items);
             if self.check.verify_batch(&items) {
                 return vec![true; items.len()];
             }

@@ -113,6 +113,7 @@ pub fn run(args: &CalibrateArgs) -> Result<(), CalibrateError> {
                 sign_ns: crypto.sign_ns,
                 verify_ns: crypto.verify_ns,
                 batch_verify_ns: crypto.batch_verify_ns,
+                batch_key_ns: crypto.batch_key_ns,
                 hash_per_kib_ns: crypto.hash_per_kib_ns,
                 receive_per_kib_ns: crypto.decode_per_kib_ns,
                 frame_send_ns: (fixed / 2.0) as u64,
