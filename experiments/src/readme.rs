@@ -46,18 +46,18 @@ cluster` measures them; the error is (simulated − real) ÷ real.
 /// Why rows miss, in the terms the comparison was checked in (blockchat-net/README.md has the
 /// measurements behind it).
 const REAL_MISSES: &str = "
-The rows within ±10% are 10-node course runs. The benchmark's batches are mostly one sender's
-transactions, which ed25519-zebra verifies in about half the time per signature of a batch of
-many senders; the cost model charges one price per batched signature, measured on many senders,
-so it overcharges that run (23% too slow). The other course rows last about 0.1 s each, 100 to
-200 small blocks, and their pace is a chain of short waits per block; there the simulator is
-11–67% too fast. Checked on the same machine that day: the real syncs cost 0.50 ms a block
-against the model's 0.30 ms (with `--no-fsync` on both sides two rows' errors fell to +32% and
-+15%); the link's latency is not it (an idle receiver's extra round trip, added to the model,
-moves the errors by 1–3 points); the nodes' start-up skew is 1–18 ms. What remains is the
-operating system's per-block work (waking sleeping processes, five to ten of them on two cores;
-the disk journal under many processes' syncs) and a batch cost per distinct key, which the
-model does not have yet. Read the simulator's course-run figures as upper bounds until then.
+No row is within ±10%: the simulator is too fast on every one, 20% on the CPU-bound benchmark
+and 25–73% on the course rows. Every cost the model has is measured as the daemon incurs it
+(including a price per distinct key in a verification batch, since ed25519-zebra folds one
+sender's signatures together); what is left is what the model does not have. The course rows
+last about 0.1 s each, 100 to 200 small blocks paced by short waits per block: the real syncs
+cost 0.50 ms a block against the model's 0.30 ms (with `--no-fsync` on both sides two rows'
+errors fell to +32% and +15%); the link's latency is not it (an idle receiver's extra round
+trip, added to the model, moves the errors by 1–3 points); the nodes' start-up skew is 1–20 ms.
+What remains is the operating system's per-block work (waking sleeping processes, five to ten
+of them on two cores; the disk journal under many processes' syncs) and the daemon's own
+per-input work, which the model prices at a guessed 0.5 µs. Read the simulator's figures for
+a local cluster as upper bounds until those are measured.
 ";
 
 /// The section on real clusters: the simulator's predictions beside the measurements, and how
