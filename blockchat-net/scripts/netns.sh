@@ -107,8 +107,9 @@ while :; do
     [ $SECONDS -lt $deadline ] || fail "timed out waiting for the hosts to agree"
     tips=""; done_all=1; full=""
     for k in $(seq 0 $((N - 1))); do
-        # tip, whether every line is committed, given up or lost, and whether blocks must be full
-        s=$(ask "$k" status | field "d['tip'], w['committed'] + w['failed'] + w['lost'] == w['total'], d['max_block_interval_ms'] is None") \
+        # tip, whether every line is committed, given up or lost (or waits for income its node
+        # may never get: it has spent everything), and whether blocks must be full
+        s=$(ask "$k" status | field "d['tip'], w['committed'] + w['failed'] + w['lost'] == w['total'] or 'insufficient balance' in str(d.get('waiting')), d['max_block_interval_ms'] is None") \
             || { done_all=0; continue; }
         read -r tip done full_blocks <<<"$(echo "$s" | tr -d "(),'")"
         tips+="$tip "

@@ -46,7 +46,9 @@ fn five_nodes_run_the_course_files_and_agree() {
         if height != last.0 {
             last = (height, Instant::now());
         }
-        let done = s.iter().all(|s| s.workload.total == 100 && s.workload.done());
+        // A line whose node has spent everything waits for income that may never come (a live
+        // network's users may send some later): settled too, once the chain is quiet.
+        let done = s.iter().all(|s| s.workload.total == 100 && (s.workload.done() || s.waiting.is_some()));
         let same = s.windows(2).all(|w| w[0].tip == w[1].tip);
         (done && same && last.1.elapsed() > Duration::from_secs(2)).then_some(())
     });
@@ -71,8 +73,12 @@ fn five_nodes_run_the_course_files_and_agree() {
     let statuses: Vec<_> = (0..5).map(|k| net.status(k)).collect();
     let lines: usize = statuses.iter().map(|s| s.workload.committed).sum();
     let failed: usize = statuses.iter().map(|s| s.workload.failed + s.workload.lost).sum();
-    assert_eq!(lines + failed, 500);
-    assert!(statuses.iter().all(|s| s.waiting.is_none()), "a line still waits: {statuses:?}");
+    let unsent: usize = statuses.iter().map(|s| s.workload.unsent).sum();
+    assert_eq!(lines + failed + unsent, 500, "{statuses:?}");
+    for s in statuses.iter().filter(|s| s.waiting.is_some()) {
+        let (_, why) = s.waiting.as_ref().expect("waiting");
+        assert!(why.contains("insufficient balance"), "a line waits for something else: {why}");
+    }
     // Every node learned the network's parameters from the genesis the bootstrap made.
     assert!(statuses.iter().all(|s| (s.capacity, s.max_block_interval_ms) == (5, Some(1000))), "{statuses:?}");
     assert!(lines >= 475, "only {lines} of 500 lines committed");
