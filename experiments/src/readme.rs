@@ -30,7 +30,8 @@ the machine's two cores and disk; its measurements are in [`real/course_grid.csv
 (the course's files, full blocks, no think time) and [`real/synthetic.csv`](real/synthetic.csv)
 (100,000 transfers, 5 nodes, capacity 100), taken in one sitting right after `blockchat
 calibrate` measured the machine's costs as the daemon incurs them
-([`real/io-cost.toml`](real/io-cost.toml): signatures, verification, frames through the
+([`real/io-cost.toml`](real/io-cost.toml): signatures, verification alone and in batches with a
+cost per distinct key, frames through the
 daemon's sockets, block-log writes and syncs alone and five at once). `cargo run --release -p
 experiments -- compare-real` simulates each configuration with those costs on one simulated
 machine of two cores and one disk (`shared_cores = 2`), the same input files and 5 seeds, and
