@@ -308,6 +308,10 @@ pub enum Reply {
         stake: u64,
         /// Balance minus stake.
         available: u64,
+        /// What this node's own pending transactions will take from the balance (amounts and
+        /// fees), once committed.
+        #[serde(default)]
+        pending: u64,
     },
     /// To `View`.
     View(BlockView),

@@ -331,7 +331,14 @@ impl Driver {
             Request::Status => Reply::Status(Box::new(self.status())),
             Request::Balance => {
                 let a = self.host.node().ledger().account(&me).copied().unwrap_or_default();
-                Reply::Balance { balance: a.balance, stake: a.stake, available: a.spendable() }
+                let pending = self
+                    .host
+                    .node()
+                    .mempool()
+                    .iter()
+                    .filter(|(t, _)| t.sender() == me)
+                    .fold(0u64, |sum, (t, _)| sum.saturating_add(t.kind().debit()));
+                Reply::Balance { balance: a.balance, stake: a.stake, available: a.spendable(), pending }
             }
             Request::View => Reply::View(views::block_view(&roster, chain.tip())),
             Request::History { limit } => {

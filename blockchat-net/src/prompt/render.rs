@@ -65,12 +65,18 @@ pub fn render(response: &Response) -> String {
             }
             out
         }
-        Reply::Balance { balance, stake, available } => format!(
-            "balance {} BCC (staked {} BCC, available {} BCC)",
-            format_bcc(*balance),
-            format_bcc(*stake),
-            format_bcc(*available)
-        ),
+        Reply::Balance { balance, stake, available, pending } => {
+            let mut line = format!(
+                "balance {} BCC (staked {} BCC, available {} BCC)",
+                format_bcc(*balance),
+                format_bcc(*stake),
+                format_bcc(*available)
+            );
+            if *pending > 0 {
+                let _ = write!(line, "; pending transactions will spend {} BCC", format_bcc(*pending));
+            }
+            line
+        }
         Reply::View(b) => block(b),
         Reply::History { entries } if entries.is_empty() => "no committed transactions of yours yet".to_string(),
         Reply::History { entries } => {
@@ -119,6 +125,17 @@ pub fn render(response: &Response) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn balance_shows_what_pending_transactions_will_spend() {
+        let reply =
+            |pending| Ok(Reply::Balance { balance: 5_000_000, stake: 1_000_000, available: 4_000_000, pending });
+        assert_eq!(render(&reply(0)), "balance 5 BCC (staked 1 BCC, available 4 BCC)");
+        assert_eq!(
+            render(&reply(1_030_000)),
+            "balance 5 BCC (staked 1 BCC, available 4 BCC); pending transactions will spend 1.03 BCC"
+        );
+    }
 
     #[test]
     fn message_text_cannot_forge_lines_or_drive_the_terminal() {
