@@ -395,12 +395,13 @@ impl Mempool {
         };
         loop {
             let projected = self.projected(&sender, &committed);
+            if self.queue.len() >= self.limit {
+                // Full: it stays held (it used to be taken out first and lost).
+                return;
+            }
             let Some((tx, at)) = self.future.remove(&(sender, projected.next_nonce)) else {
                 return;
             };
-            if self.queue.len() >= self.limit {
-                return;
-            }
             match Ledger::check_against(&projected, &tx, self.total_stake_for(&tx, ledger)) {
                 Ok(()) => self.push(tx, at),
                 // Not affordable yet: it waits for income (a later commit promotes it again).
@@ -624,6 +625,18 @@ mod tests {
         let order: Vec<u64> = pool.iter().map(|(t, _)| t.nonce()).collect();
         assert_eq!(order, vec![0, 1, 2, 0]);
         assert_eq!(pool.oldest_arrival(), Some(Time(1)));
+    }
+
+    /// A held transaction whose turn comes while the pool is full stays held; it was taken out
+    /// of the held set first and then dropped without a verdict.
+    #[test]
+    fn a_full_pool_keeps_what_it_holds() {
+        let (ledger, w) = setup();
+        let yes = |_: &Transaction| true;
+        let mut pool = Mempool::new(1, 4);
+        assert_eq!(pool.admit(coins(&w[0], &w[1], 1, 1), Time(1), &ledger, yes), Ok(Admitted::Held));
+        assert_eq!(pool.admit(coins(&w[0], &w[1], 1, 0), Time(2), &ledger, yes), Ok(Admitted::Pending));
+        assert_eq!((pool.len(), pool.held()), (1, 1));
     }
 
     #[test]

@@ -205,3 +205,164 @@ fn block_trees_branch() {
     assert!(distinct.len() < parents.len(), "no two blocks share a parent");
     assert!(blocks.iter().any(|b| b.round() > 0));
 }
+
+/// The mempool beside a plain reference: a list of pending transactions in arrival order and a
+/// map of held ones, with the rules written the obvious way (projected accounts recomputed from
+/// scratch each time). Random admissions (in order, ahead, behind, unaffordable, repeated) and
+/// commits of blocks minted from the pool must leave both with the same pending ids in the same
+/// order, the same number held, and the same verdicts.
+mod mempool_model {
+    use super::*;
+    use blockchat_core::error::TxError;
+    use blockchat_core::mempool::{Admitted, Mempool};
+    use blockchat_core::{Chain, TxId, Work};
+    use std::collections::BTreeMap;
+
+    const LIMIT: usize = 1_000;
+    const WINDOW: u64 = 4;
+
+    #[derive(Default)]
+    struct Model {
+        pending: Vec<Arc<Transaction>>,
+        held: BTreeMap<(Address, u64), Arc<Transaction>>,
+    }
+
+    impl Model {
+        /// (next nonce, spendable) once the sender's pending transactions apply.
+        fn projected(&self, chain: &Chain, sender: &Address) -> (u64, u64) {
+            let a = chain.ledger().account(sender).unwrap();
+            let mut next = a.next_nonce;
+            let mut spendable = a.balance - a.stake;
+            for t in self.pending.iter().filter(|t| t.sender() == *sender) {
+                next += 1;
+                spendable -= t.kind().debit();
+            }
+            (next, spendable)
+        }
+
+        fn admit(&mut self, chain: &Chain, tx: Arc<Transaction>) -> Result<Admitted, TxError> {
+            let key = (tx.sender(), tx.nonce());
+            if self.pending.iter().any(|t| t.id() == tx.id()) || self.held.get(&key).is_some_and(|t| t.id() == tx.id())
+            {
+                return Err(TxError::AlreadyPending { id: tx.id() });
+            }
+            let committed = chain.ledger().account(&tx.sender()).unwrap().next_nonce;
+            if tx.nonce() < committed {
+                return Err(TxError::BadNonce { expected: committed, got: tx.nonce() });
+            }
+            let (next, spendable) = self.projected(chain, &tx.sender());
+            if tx.nonce() > next {
+                if tx.nonce() - next > WINDOW {
+                    return Err(TxError::NonceTooFarAhead { expected: next, got: tx.nonce(), window: WINDOW });
+                }
+                self.held.entry(key).or_insert(tx);
+                return Ok(Admitted::Held);
+            }
+            if tx.nonce() < next {
+                return Err(TxError::BadNonce { expected: next, got: tx.nonce() });
+            }
+            if tx.kind().debit() > spendable {
+                return Err(TxError::InsufficientBalance { needed: tx.kind().debit(), available: spendable });
+            }
+            let sender = tx.sender();
+            self.pending.push(tx);
+            self.promote(chain, sender);
+            Ok(Admitted::Pending)
+        }
+
+        fn promote(&mut self, chain: &Chain, sender: Address) {
+            loop {
+                let (next, spendable) = self.projected(chain, &sender);
+                let Some(tx) = self.held.get(&(sender, next)).cloned() else { return };
+                if tx.kind().debit() > spendable {
+                    return;
+                }
+                self.held.remove(&(sender, next));
+                self.pending.push(tx);
+            }
+        }
+
+        /// Returns the held transactions a spent nonce made stale (sorted ids).
+        fn commit(&mut self, chain: &Chain, included: &[Arc<Transaction>]) -> Vec<TxId> {
+            self.pending.retain(|t| !included.iter().any(|i| i.id() == t.id()));
+            let mut stale = Vec::new();
+            let senders: Vec<Address> = self.held.keys().map(|(a, _)| *a).collect();
+            for sender in senders {
+                let committed = chain.ledger().account(&sender).unwrap().next_nonce;
+                self.held.retain(|(a, n), t| {
+                    let keep = *a != sender || *n >= committed;
+                    if !keep {
+                        stale.push(t.id());
+                    }
+                    keep
+                });
+                self.promote(chain, sender);
+            }
+            stale.sort();
+            stale.dedup();
+            stale
+        }
+    }
+
+    /// (sender, receiver, amount in BCC/10, nonce offset from the projected next: 0 in order,
+    /// 1–5 ahead, 6 behind, 7 a repeat of the last one sent).
+    fn step() -> impl Strategy<Value = (usize, usize, u64, u8, bool)> {
+        (0usize..3, 1usize..3, 1u64..4_000, 0u8..8, prop::bool::weighted(0.2))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn mempool_agrees_with_a_plain_model(steps in proptest::collection::vec(step(), 1..120)) {
+            let w = wallets(3);
+            let addrs: Vec<Address> = w.iter().map(Wallet::address).collect();
+            let genesis = Genesis::course(NetworkParams::new(4), &addrs, 10 * BCC).block().unwrap();
+            let mut chain = Chain::new(&genesis).unwrap();
+            let mut pool = Mempool::new(LIMIT, WINDOW);
+            let mut model = Model::default();
+            let mut last: Option<Arc<Transaction>> = None;
+            for (k, &(s, r, amount, offset, commit)) in steps.iter().enumerate() {
+                if commit {
+                    let Some(v) = chain.validator_for(0) else { continue };
+                    let signer = w.iter().find(|x| x.address() == v).unwrap();
+                    let candidates: Vec<Arc<Transaction>> = pool.iter().map(|(t, _)| t.clone()).collect();
+                    let at = chain.tip().timestamp() + std::time::Duration::from_millis(1);
+                    let minted = chain.mint(signer, at, 0, candidates.iter(), &mut Work::default());
+                    prop_assert!(minted.failed.is_empty(), "a pending transaction did not apply: {:?}", minted.failed);
+                    if let Some(block) = minted.block {
+                        let dropped = pool.on_commit(block.transactions(), chain.ledger());
+                        let stale = model.commit(&chain, block.transactions());
+                        let mut dropped: Vec<TxId> = dropped.iter().map(|(t, _)| t.id()).collect();
+                        dropped.sort();
+                        prop_assert_eq!(dropped, stale, "dropped at the commit of step {}", k);
+                    }
+                } else {
+                    let sender = &w[s];
+                    let to = addrs[(s + r) % 3];
+                    let tx = match (offset, &last) {
+                        (7, Some(t)) => t.clone(),
+                        _ => {
+                            let next = pool.next_nonce(&sender.address(), chain.ledger());
+                            let nonce = match offset {
+                                0 | 7 => next,
+                                6 => next.saturating_sub(1),
+                                ahead => next + u64::from(ahead),
+                            };
+                            let kind = TxKind::Coins { amount: amount * BCC / 10 + k as u64 };
+                            Arc::new(Transaction::new_signed(sender, to, kind, nonce))
+                        }
+                    };
+                    last = Some(tx.clone());
+                    let real = pool.admit(tx.clone(), Time(k as u64), chain.ledger(), |_| true);
+                    let want = model.admit(&chain, tx);
+                    prop_assert_eq!(real, want, "step {}", k);
+                }
+                let real_ids: Vec<_> = pool.iter().map(|(t, _)| t.id()).collect();
+                let model_ids: Vec<_> = model.pending.iter().map(|t| t.id()).collect();
+                prop_assert_eq!(real_ids, model_ids, "pending after step {}", k);
+                prop_assert_eq!(pool.held(), model.held.len(), "held after step {}", k);
+            }
+        }
+    }
+}
