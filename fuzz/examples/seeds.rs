@@ -50,17 +50,13 @@ fn main() {
     write("handshake", "join", &postcard::to_stdvec(&Opening::Join(join)).expect("postcard"));
     write("handshake", "admitted", &postcard::to_stdvec(&Answer::Admitted { id: 2, nodes: 3 }).expect("postcard"));
     write("handshake", "answer", &postcard::to_stdvec(&Answer::Hello(hello)).expect("postcard"));
-    // A block log of two records (format 2), and one of format 1.
+    // A block log of two records (format 2), and one of format 1 (no length checksum).
     let mut log = blockchat_net::daemon::blocklog::MAGIC.to_vec();
     let mut old = Vec::new();
     for b in [&genesis, &block] {
         let payload = b.encode();
-        let len = (payload.len() as u32).to_be_bytes();
-        log.extend_from_slice(&len);
-        log.extend_from_slice(&crc32fast::hash(&len).to_be_bytes());
-        log.extend_from_slice(&crc32fast::hash(&payload).to_be_bytes());
-        log.extend_from_slice(&payload);
-        old.extend_from_slice(&len);
+        log.extend_from_slice(&blockchat_net::daemon::blocklog::record(&payload));
+        old.extend_from_slice(&(payload.len() as u32).to_be_bytes());
         old.extend_from_slice(&crc32fast::hash(&payload).to_be_bytes());
         old.extend_from_slice(&payload);
     }

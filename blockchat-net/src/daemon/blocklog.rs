@@ -88,76 +88,59 @@ pub fn scan(bytes: &[u8]) -> Result<Scan, Damaged> {
 }
 
 fn scan_v2(bytes: &[u8]) -> Result<Scan, Damaged> {
+    scan_records(bytes, MAGIC.len().min(bytes.len()), false)
+}
+
+/// Format 1 (`length ‖ crc32(payload) ‖ payload`): read as strictly as its format allows.
+fn scan_v1(bytes: &[u8]) -> Result<Scan, Damaged> {
+    let scan = scan_records(bytes, 0, true).map_err(|d| {
+        // Damage before the first intact record: nothing says this was ever a log.
+        if d.record == 0 { Damaged { damage: Damage::Unrecognised, ..d } } else { d }
+    })?;
+    if scan.records.is_empty() {
+        // Not one intact record: this is not an old log, and nothing in it may be overwritten.
+        return Err(Damaged { record: 0, offset: 0, damage: Damage::Unrecognised });
+    }
+    Ok(scan)
+}
+
+/// The records from byte `at` on, in format 1 (`old`: no length checksum, 8-byte headers) or 2.
+fn scan_records(bytes: &[u8], mut at: usize, old: bool) -> Result<Scan, Damaged> {
+    let (header, payload_crc) = if old { (HEADER_V1, 4) } else { (HEADER, 8) };
     let mut records = Vec::new();
-    let mut at = bytes.len().min(MAGIC.len());
     while at < bytes.len() {
         let rest = &bytes[at..];
         let damaged = |damage| Damaged { record: records.len(), offset: at as u64, damage };
-        if rest.len() < HEADER || rest.iter().all(|&b| b == 0) {
+        // Too short for a header, or the zeros a crash can leave: an incomplete final record.
+        if rest.len() < header || (!old && rest.iter().all(|&b| b == 0)) {
             break;
         }
         let len = be32(rest) as usize;
-        if crc32fast::hash(&rest[..4]) != be32(&rest[4..]) {
+        if !old && crc32fast::hash(&rest[..4]) != be32(&rest[4..]) {
             return Err(damaged(Damage::Length));
         }
         if len > MAX_RECORD {
             return Err(damaged(Damage::TooLong { length: len }));
         }
-        if rest.len() - HEADER < len {
+        if rest.len() - header < len {
             break;
         }
-        let payload = &rest[HEADER..HEADER + len];
-        if crc32fast::hash(payload) != be32(&rest[8..]) {
+        let payload = &rest[header..header + len];
+        if crc32fast::hash(payload) != be32(&rest[payload_crc..]) {
             // A final record whose payload a crash left half written (or zero-filled).
-            if HEADER + len == rest.len() {
+            if header + len == rest.len() {
                 break;
             }
             return Err(damaged(Damage::Payload));
         }
-        records.push((at + HEADER, at + HEADER + len));
-        at += HEADER + len;
+        records.push((at + header, at + header + len));
+        at += header + len;
     }
-    Ok(Scan { records, valid_len: at, old_format: false })
+    Ok(Scan { records, valid_len: at, old_format: old })
 }
 
-/// Format 1 (`length ‖ crc32(payload) ‖ payload`): read as strictly as its format allows.
-fn scan_v1(bytes: &[u8]) -> Result<Scan, Damaged> {
-    let mut records = Vec::new();
-    let mut at = 0;
-    while at < bytes.len() {
-        let rest = &bytes[at..];
-        // Damage before the first intact record: nothing says this was ever a log.
-        let damage_or_unknown = |d| if records.is_empty() { Damage::Unrecognised } else { d };
-        let damaged = |d| Damaged { record: records.len(), offset: at as u64, damage: damage_or_unknown(d) };
-        if rest.len() < HEADER_V1 {
-            break;
-        }
-        let len = be32(rest) as usize;
-        if len > MAX_RECORD {
-            return Err(damaged(Damage::TooLong { length: len }));
-        }
-        if rest.len() - HEADER_V1 < len {
-            break;
-        }
-        let payload = &rest[HEADER_V1..HEADER_V1 + len];
-        if crc32fast::hash(payload) != be32(&rest[4..]) {
-            if HEADER_V1 + len == rest.len() {
-                break;
-            }
-            return Err(damaged(Damage::Payload));
-        }
-        records.push((at + HEADER_V1, at + HEADER_V1 + len));
-        at += HEADER_V1 + len;
-    }
-    if records.is_empty() {
-        // Not one intact record: this is not an old log, and nothing in it may be overwritten.
-        return Err(Damaged { record: 0, offset: 0, damage: Damage::Unrecognised });
-    }
-    Ok(Scan { records, valid_len: at, old_format: true })
-}
-
-/// One record of `payload`, header included.
-fn record(payload: &[u8]) -> Vec<u8> {
+/// One format-2 record of `payload`, header included.
+pub fn record(payload: &[u8]) -> Vec<u8> {
     let len = (payload.len() as u32).to_be_bytes();
     let mut r = Vec::with_capacity(HEADER + payload.len());
     r.extend_from_slice(&len);
