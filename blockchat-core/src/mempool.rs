@@ -418,7 +418,14 @@ impl Mempool {
     /// ones that became invalid, with why. A sender whose committed transactions were the front
     /// of its pending queue keeps the rest untouched (credits only add); any other sender in the
     /// block is re-checked in full.
-    pub fn on_commit(&mut self, included: &[Arc<Transaction>], ledger: &Ledger) -> Vec<(Arc<Transaction>, TxError)> {
+    /// `validator` is the block's, credited its fees: with the receivers of its coins, the only
+    /// accounts whose income may make a held transaction affordable.
+    pub fn on_commit(
+        &mut self,
+        included: &[Arc<Transaction>],
+        validator: Address,
+        ledger: &Ledger,
+    ) -> Vec<(Arc<Transaction>, TxError)> {
         let mut recheck = Vec::new();
         for tx in included {
             let sender = tx.sender();
@@ -443,11 +450,16 @@ impl Mempool {
             }
         }
         // Income may make a held transaction affordable: its sender need not be in the block.
-        let mut last = None;
-        for (address, _) in self.future.keys() {
-            if last != Some(*address) {
-                recheck.push(*address);
-                last = Some(*address);
+        if !self.future.is_empty() {
+            let credited = included
+                .iter()
+                .filter(|t| matches!(t.kind(), TxKind::Coins { .. }))
+                .map(|t| t.receiver())
+                .chain(std::iter::once(validator));
+            for address in credited {
+                if self.future.range((address, 0)..=(address, u64::MAX)).next().is_some() {
+                    recheck.push(address);
+                }
             }
         }
         // A committed stake change moves the total stake that pending unstakes must leave.
@@ -654,7 +666,7 @@ mod tests {
         let (mut fees, mut undo) = (0, Undo::default());
         ledger.apply(&rival, &mut fees, &mut undo).unwrap();
         ledger.apply(&other, &mut fees, &mut undo).unwrap();
-        let dropped = pool.on_commit(&[rival.clone(), other.clone()], &ledger);
+        let dropped = pool.on_commit(&[rival.clone(), other.clone()], w[0].address(), &ledger);
         // `ours` lost its nonce; `later` (nonce 1) now fits, so it stays.
         assert_eq!(dropped, vec![(ours.clone(), TxError::BadNonce { expected: 1, got: 0 })]);
         let left: Vec<TxId> = pool.iter().map(|(t, _)| t.id()).collect();
@@ -683,13 +695,15 @@ mod tests {
         let income = coins(&w[0], &w[2], 300, 0);
         let (mut fees, mut undo) = (0, Undo::default());
         ledger.apply(&income, &mut fees, &mut undo).unwrap();
-        assert!(pool.on_commit(std::slice::from_ref(&income), &ledger).is_empty());
+        // Validated by w[1]: w[2]'s income is the coins it received.
+        assert!(pool.on_commit(std::slice::from_ref(&income), w[1].address(), &ledger).is_empty());
         assert!(pool.contains(&spend), "queued once affordable");
         assert_eq!((pool.len(), pool.held()), (1, 0));
         // Still short after a commit: it stays held, not dropped.
         let big = coins(&w[1], &w[0], 5_000, 0);
         assert_eq!(pool.admit_prechecked(big.clone(), Time(1), &ledger, |_| true, Unfunded::Hold), Ok(Admitted::Held));
-        assert!(pool.on_commit(&[], &ledger).is_empty());
+        // An empty block that w[1] validated: rechecked for its fees, still short.
+        assert!(pool.on_commit(&[], w[1].address(), &ledger).is_empty());
         assert_eq!(pool.held(), 1);
     }
 

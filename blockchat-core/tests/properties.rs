@@ -331,7 +331,7 @@ mod mempool_model {
                     let minted = chain.mint(signer, at, 0, candidates.iter(), &mut Work::default());
                     prop_assert!(minted.failed.is_empty(), "a pending transaction did not apply: {:?}", minted.failed);
                     if let Some(block) = minted.block {
-                        let dropped = pool.on_commit(block.transactions(), chain.ledger());
+                        let dropped = pool.on_commit(block.transactions(), block.validator(), chain.ledger());
                         let stale = model.commit(&chain, block.transactions());
                         let mut dropped: Vec<TxId> = dropped.iter().map(|(t, _)| t.id()).collect();
                         dropped.sort();

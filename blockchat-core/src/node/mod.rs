@@ -385,7 +385,7 @@ impl<C: SignatureCheck> Node<C> {
         let dropped = if reverted.is_empty() {
             let mut dropped = Vec::new();
             for block in &applied {
-                dropped.extend(self.mempool.on_commit(block.transactions(), self.chain.ledger()));
+                dropped.extend(self.mempool.on_commit(block.transactions(), block.validator(), self.chain.ledger()));
             }
             dropped
         } else {
