@@ -126,6 +126,8 @@ struct Arrivals {
     base: u64,
     slots: VecDeque<Option<(Arc<Transaction>, Time)>>,
     live: usize,
+    // The latest arrival time of any entry appended (re-admitted ones keep older times).
+    latest: Time,
 }
 
 impl Arrivals {
@@ -143,6 +145,7 @@ impl Arrivals {
             self.base = seq;
         }
         debug_assert_eq!(seq, self.base + self.slots.len() as u64);
+        self.latest = self.latest.max(entry.1);
         self.slots.push_back(Some(entry));
         self.live += 1;
     }
@@ -249,6 +252,11 @@ impl Mempool {
     /// When the oldest pending transaction arrived.
     pub fn oldest_arrival(&self) -> Option<Time> {
         self.queue.iter().next().map(|(_, at)| at)
+    }
+
+    /// When the newest pending transaction arrived.
+    pub fn newest_arrival(&self) -> Option<Time> {
+        (!self.queue.is_empty()).then_some(self.queue.latest)
     }
 
     /// The sender's account once its pending transactions apply (committed state if none).

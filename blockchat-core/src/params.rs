@@ -28,7 +28,8 @@ pub struct NetworkParams {
     /// Transactions per block.
     pub capacity: usize,
     /// When set, blocks may hold 1..=capacity transactions and a validator mints a partial block
-    /// once its oldest pending transaction has waited this long. Off in the course.
+    /// once its oldest pending transaction has waited this long, or nothing new has arrived for
+    /// a quarter of it ([`NetworkParams::quiet_interval`]). Off in the course.
     pub max_block_interval: Option<Duration>,
     /// How long the expected validator has before the next round's draw; a round-r block's
     /// timestamp must be at least its parent's plus r round timeouts.
@@ -77,6 +78,13 @@ pub enum ParamsError {
 }
 
 impl NetworkParams {
+    /// With partial blocks, how long a validator's pool may go without a new arrival before it
+    /// mints what it holds: a quarter of the block interval, so the end of a burst does not wait
+    /// the whole interval.
+    pub fn quiet_interval(&self) -> Option<Duration> {
+        self.max_block_interval.map(|i| i / 4)
+    }
+
     /// The course's rules for blocks of `capacity`: full blocks only, 2 s rounds, 64-block
     /// reorganisations, 1,000 BCC each.
     pub fn new(capacity: usize) -> NetworkParams {

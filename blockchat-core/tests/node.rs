@@ -256,3 +256,55 @@ fn a_stored_chain_reloads_and_a_broken_one_does_not() {
     gap.load_block(blocks[0].clone()).unwrap();
     assert!(matches!(gap.load_block(blocks[2].clone()), Err(BlockError::UnknownParent { .. })));
 }
+
+/// With partial blocks the validator mints what it holds once nothing new has arrived for the
+/// quiet interval (a quarter of the block interval), so the end of a burst does not wait the
+/// whole interval; a steady trickle still gets its block at the full interval.
+#[test]
+fn partial_blocks_follow_the_quiet_and_the_full_interval() {
+    use std::time::Duration;
+    let wallets: Vec<Wallet> = (0..3).map(|i| Wallet::from_seed(90 + i)).collect();
+    let addrs: Vec<Address> = wallets.iter().map(|w| w.address()).collect();
+    let params = NetworkParams::new(10).with_block_interval(Some(Duration::from_millis(1_000)));
+    let genesis = Genesis::course(params, &addrs, 10 * BCC).block().unwrap();
+    let chosen = Chain::new(&genesis).unwrap().validator_for(0).unwrap();
+    let me = wallets.iter().find(|w| w.address() == chosen).unwrap();
+    let other = wallets.iter().find(|w| w.address() != chosen).unwrap();
+    let ms = |n: u64| Time(n * 1_000_000);
+    let minted = |outputs: &[Output]| {
+        outputs.iter().any(|o| matches!(o, Output::Broadcast { message: PeerMessage::Block(_), .. }))
+    };
+    let timers = |outputs: &[Output]| -> Vec<Time> {
+        outputs
+            .iter()
+            .filter_map(|o| match o {
+                Output::SetTimer { timer: blockchat_core::Timer::BlockInterval { .. }, at } => Some(*at),
+                _ => None,
+            })
+            .collect()
+    };
+    // (arrival times in ms, when the block is due in ms)
+    let cases: [(&[u64], u64); 3] = [(&[0], 250), (&[0, 200, 400], 650), (&[0, 200, 400, 600, 800, 900], 1_000)];
+    for (arrivals, due) in cases {
+        let mut node = Node::new(NodeConfig::new(&params), me.clone(), &genesis, Ed25519Check::new()).unwrap();
+        let mut armed = Vec::new();
+        for (nonce, &at) in arrivals.iter().enumerate() {
+            let t = tx(other, me, 1, nonce as u64);
+            let step =
+                node.handle(ms(at), Input::Peer { from: other.address(), message: PeerMessage::Transactions(vec![t]) });
+            assert!(!minted(&step.outputs), "{arrivals:?}: minted at {at} ms");
+            armed.extend(timers(&step.outputs));
+        }
+        // The timer armed first fires; the node re-arms until the block is due, then mints.
+        let mut fired = armed[0];
+        loop {
+            let step = node.handle(fired, Input::Timer(blockchat_core::Timer::BlockInterval { generation: 0 }));
+            if minted(&step.outputs) {
+                break;
+            }
+            fired = *timers(&step.outputs).first().expect("a new interval timer");
+            assert!(fired <= ms(due), "{arrivals:?}: timer at {fired:?} after the due time");
+        }
+        assert_eq!(fired, ms(due), "{arrivals:?}");
+    }
+}

@@ -208,15 +208,18 @@ fn block_trees_branch() {
 
 /// The mempool beside a plain reference: a list of pending transactions in arrival order and a
 /// map of held ones, with the rules written the obvious way (projected accounts recomputed from
-/// scratch each time). Random admissions (in order, ahead, behind, unaffordable, repeated) and
-/// commits of blocks minted from the pool must leave both with the same pending ids in the same
-/// order, the same number held, and the same verdicts.
+/// scratch each time). Random admissions (in order, ahead, behind, unaffordable, repeated),
+/// commits of blocks minted from the pool, evictions (a transaction that failed to apply) and
+/// reorganisations to a competing branch must leave both with the same pending ids in the same
+/// order, the same number held, and the same verdicts and dropped transactions.
 mod mempool_model {
     use super::*;
+    use blockchat_core::chain::Insert;
     use blockchat_core::error::TxError;
     use blockchat_core::mempool::{Admitted, Mempool};
-    use blockchat_core::{Chain, TxId, Work};
+    use blockchat_core::{Chain, Ed25519Check, TxId, Work};
     use std::collections::BTreeMap;
+    use std::time::Duration;
 
     const LIMIT: usize = 1_000;
     const WINDOW: u64 = 4;
@@ -282,86 +285,253 @@ mod mempool_model {
             }
         }
 
-        /// Returns the held transactions a spent nonce made stale (sorted ids).
+        /// Drops the sender's held transactions whose nonce is spent, then keeps its pending
+        /// ones, in order, while each still follows the one before and is affordable; returns
+        /// the ids dropped.
+        fn recheck(&mut self, chain: &Chain, sender: Address) -> Vec<TxId> {
+            let a = *chain.ledger().account(&sender).unwrap();
+            let mut dropped = Vec::new();
+            self.held.retain(|(s, n), t| {
+                let keep = *s != sender || *n >= a.next_nonce;
+                if !keep {
+                    dropped.push(t.id());
+                }
+                keep
+            });
+            let (mut next, mut spendable) = (a.next_nonce, a.balance - a.stake);
+            self.pending.retain(|t| {
+                if t.sender() != sender {
+                    return true;
+                }
+                let fits = t.nonce() == next && t.kind().debit() <= spendable;
+                if fits {
+                    next += 1;
+                    spendable -= t.kind().debit();
+                } else {
+                    dropped.push(t.id());
+                }
+                fits
+            });
+            self.promote(chain, sender);
+            dropped
+        }
+
+        /// A block committed: its transactions leave and every sender is checked again from
+        /// scratch. Returns what no longer fits.
         fn commit(&mut self, chain: &Chain, included: &[Arc<Transaction>]) -> Vec<TxId> {
             self.pending.retain(|t| !included.iter().any(|i| i.id() == t.id()));
-            let mut stale = Vec::new();
-            let senders: Vec<Address> = self.held.keys().map(|(a, _)| *a).collect();
-            for sender in senders {
-                let committed = chain.ledger().account(&sender).unwrap().next_nonce;
-                self.held.retain(|(a, n), t| {
-                    let keep = *a != sender || *n >= committed;
-                    if !keep {
-                        stale.push(t.id());
-                    }
-                    keep
-                });
-                self.promote(chain, sender);
+            let senders: BTreeSet<Address> =
+                self.held.keys().map(|(a, _)| *a).chain(self.pending.iter().map(|t| t.sender())).collect();
+            senders.into_iter().flat_map(|s| self.recheck(chain, s)).collect()
+        }
+
+        /// `tx` could not apply: it leaves, and so does what of its sender's queue needed it.
+        fn evict(&mut self, chain: &Chain, tx: &Transaction) -> Vec<TxId> {
+            self.pending.retain(|t| t.id() != tx.id());
+            let mut dropped = vec![tx.id()];
+            dropped.extend(self.recheck(chain, tx.sender()));
+            dropped
+        }
+
+        /// The best chain moved to another branch: the new branch's transactions leave, those of
+        /// the abandoned one come back first, then every pending transaction of an account the
+        /// change touched is admitted again after them.
+        fn reorg(
+            &mut self,
+            chain: &Chain,
+            applied: &[Arc<Transaction>],
+            returned: &[Arc<Transaction>],
+            touched: &[Address],
+        ) -> Vec<TxId> {
+            self.pending.retain(|t| !applied.iter().any(|a| a.id() == t.id()));
+            let mut pulled = Vec::new();
+            for address in touched {
+                pulled.extend(self.pending.iter().filter(|t| t.sender() == *address).cloned());
+                self.pending.retain(|t| t.sender() != *address);
             }
-            stale.sort();
-            stale.dedup();
-            stale
+            let mut dropped = Vec::new();
+            for tx in returned.iter().chain(&pulled) {
+                match self.admit(chain, tx.clone()) {
+                    Ok(_) | Err(TxError::AlreadyPending { .. }) => {}
+                    Err(_) => dropped.push(tx.id()),
+                }
+            }
+            for address in touched {
+                dropped.extend(self.recheck(chain, *address));
+            }
+            dropped
         }
     }
 
-    /// (sender, receiver, amount in BCC/10, nonce offset from the projected next: 0 in order,
-    /// 1–5 ahead, 6 behind, 7 a repeat of the last one sent).
-    fn step() -> impl Strategy<Value = (usize, usize, u64, u8, bool)> {
-        (0usize..3, 1usize..3, 1u64..4_000, 0u8..8, prop::bool::weighted(0.2))
+    /// Sorted ids of what the mempool dropped.
+    fn ids(dropped: Vec<(Arc<Transaction>, TxError)>) -> Vec<TxId> {
+        let mut ids: Vec<TxId> = dropped.iter().map(|(t, _)| t.id()).collect();
+        ids.sort();
+        ids
+    }
+
+    fn sorted(mut ids: Vec<TxId>) -> Vec<TxId> {
+        ids.sort();
+        ids
+    }
+
+    /// What one step does.
+    #[derive(Debug, Clone, Copy)]
+    enum Act {
+        /// Submit: (sender, receiver offset, amount in BCC/10, nonce offset from the projected
+        /// next: 0 in order, 1–5 ahead, 6 behind, 7 a repeat of the last one sent).
+        Submit(usize, usize, u64, u8),
+        /// Mint a block from the pool and commit it.
+        Commit,
+        /// Evict the pending transaction at this position (modulo the pool's size).
+        Evict(usize),
+        /// Replace the last block by a two-block branch that drops its last transaction and
+        /// spends a nonce with a transaction the pool never saw.
+        Reorg(usize),
+    }
+
+    fn act() -> impl Strategy<Value = Act> {
+        prop_oneof![
+            12 => (0usize..3, 1usize..3, 1u64..4_000, 0u8..8).prop_map(|(s, r, a, o)| Act::Submit(s, r, a, o)),
+            3 => Just(Act::Commit),
+            1 => (0usize..64).prop_map(Act::Evict),
+            1 => (0usize..3).prop_map(Act::Reorg),
+        ]
+    }
+
+    /// Every address whose account the blocks changed (as the node computes it).
+    fn touched(blocks: &[Arc<Block>]) -> Vec<Address> {
+        let mut set = BTreeSet::new();
+        for b in blocks {
+            set.insert(b.validator());
+            for t in b.transactions() {
+                set.insert(t.sender());
+                if !t.receiver().is_zero() {
+                    set.insert(t.receiver());
+                }
+            }
+        }
+        set.into_iter().collect()
+    }
+
+    /// Mints on `chain` as its round-0 validator from `candidates`.
+    fn mint(chain: &mut Chain, w: &[Wallet], candidates: &[Arc<Transaction>]) -> Option<Arc<Block>> {
+        let v = chain.validator_for(0)?;
+        let signer = w.iter().find(|x| x.address() == v).unwrap();
+        let at = chain.tip().timestamp() + Duration::from_millis(1);
+        chain.mint(signer, at, 0, candidates.iter(), &mut Work::default()).block
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(64))]
+        #![proptest_config(ProptestConfig::with_cases(96))]
 
         #[test]
-        fn mempool_agrees_with_a_plain_model(steps in proptest::collection::vec(step(), 1..120)) {
+        fn mempool_agrees_with_a_plain_model(acts in proptest::collection::vec(act(), 1..140)) {
             let w = wallets(3);
             let addrs: Vec<Address> = w.iter().map(Wallet::address).collect();
-            let genesis = Genesis::course(NetworkParams::new(4), &addrs, 10 * BCC).block().unwrap();
+            let params = NetworkParams::new(4).with_block_interval(Some(Duration::from_millis(100)));
+            let genesis = Genesis::course(params, &addrs, 10 * BCC).block().unwrap();
             let mut chain = Chain::new(&genesis).unwrap();
+            let mut before_tip: Option<Chain> = None;
             let mut pool = Mempool::new(LIMIT, WINDOW);
             let mut model = Model::default();
             let mut last: Option<Arc<Transaction>> = None;
-            for (k, &(s, r, amount, offset, commit)) in steps.iter().enumerate() {
-                if commit {
-                    let Some(v) = chain.validator_for(0) else { continue };
-                    let signer = w.iter().find(|x| x.address() == v).unwrap();
-                    let candidates: Vec<Arc<Transaction>> = pool.iter().map(|(t, _)| t.clone()).collect();
-                    let at = chain.tip().timestamp() + std::time::Duration::from_millis(1);
-                    let minted = chain.mint(signer, at, 0, candidates.iter(), &mut Work::default());
-                    prop_assert!(minted.failed.is_empty(), "a pending transaction did not apply: {:?}", minted.failed);
-                    if let Some(block) = minted.block {
-                        let dropped = pool.on_commit(block.transactions(), block.validator(), chain.ledger());
-                        let stale = model.commit(&chain, block.transactions());
-                        let mut dropped: Vec<TxId> = dropped.iter().map(|(t, _)| t.id()).collect();
-                        dropped.sort();
-                        prop_assert_eq!(dropped, stale, "dropped at the commit of step {}", k);
-                    }
-                } else {
-                    let sender = &w[s];
-                    let to = addrs[(s + r) % 3];
-                    let tx = match (offset, &last) {
-                        (7, Some(t)) => t.clone(),
-                        _ => {
-                            let next = pool.next_nonce(&sender.address(), chain.ledger());
-                            let nonce = match offset {
-                                0 | 7 => next,
-                                6 => next.saturating_sub(1),
-                                ahead => next + u64::from(ahead),
-                            };
-                            let kind = TxKind::Coins { amount: amount * BCC / 10 + k as u64 };
-                            Arc::new(Transaction::new_signed(sender, to, kind, nonce))
+            for (k, &act) in acts.iter().enumerate() {
+                match act {
+                    Act::Commit => {
+                        let candidates: Vec<Arc<Transaction>> = pool.iter().map(|(t, _)| t.clone()).collect();
+                        let snapshot = chain.clone();
+                        let v = chain.validator_for(0).unwrap();
+                        let signer = w.iter().find(|x| x.address() == v).unwrap();
+                        let at = chain.tip().timestamp() + Duration::from_millis(1);
+                        let minted = chain.mint(signer, at, 0, candidates.iter(), &mut Work::default());
+                        prop_assert!(minted.failed.is_empty(), "a pending transaction did not apply: {:?}", minted.failed);
+                        if let Some(block) = minted.block {
+                            before_tip = Some(snapshot);
+                            let dropped = pool.on_commit(block.transactions(), block.validator(), chain.ledger());
+                            let stale = model.commit(&chain, block.transactions());
+                            prop_assert_eq!(ids(dropped), sorted(stale), "dropped at the commit of step {}", k);
                         }
-                    };
-                    last = Some(tx.clone());
-                    let real = pool.admit(tx.clone(), Time(k as u64), chain.ledger(), |_| true);
-                    let want = model.admit(&chain, tx);
-                    prop_assert_eq!(real, want, "step {}", k);
+                    }
+                    Act::Evict(at) => {
+                        let Some(tx) = pool.iter().map(|(t, _)| t.clone()).nth(at % pool.len().max(1)) else { continue };
+                        let error = TxError::InsufficientBalance { needed: 1, available: 0 };
+                        let dropped = pool.evict(&tx, error, chain.ledger());
+                        let want = model.evict(&chain, &tx);
+                        prop_assert_eq!(ids(dropped), sorted(want), "evicted at step {}", k);
+                    }
+                    Act::Reorg(s) => {
+                        let Some(mut fork) = before_tip.take() else { continue };
+                        let old_tip = chain.tip().clone();
+                        // A transaction nobody pooled takes a nonce a pooled one may also hold.
+                        let stranger = |fork: &Chain, n: usize| {
+                            let sender = &w[(s + n) % 3];
+                            let nonce = fork.ledger().account(&sender.address()).unwrap().next_nonce;
+                            let to = addrs[(s + n + 1) % 3];
+                            Arc::new(Transaction::new_signed(sender, to, TxKind::Coins { amount: 7 + k as u64 }, nonce))
+                        };
+                        let kept = &old_tip.transactions()[..old_tip.transactions().len() - 1];
+                        let mut first: Vec<Arc<Transaction>> = kept.to_vec();
+                        first.push(stranger(&fork, 0));
+                        let Some(b1) = mint(&mut fork, &w, &first) else { continue };
+                        let second = stranger(&fork, 1);
+                        let Some(b2) = mint(&mut fork, &w, &[second]) else { continue };
+                        for block in [b1, b2] {
+                            let inserted = chain
+                                .insert(block.clone(), &mut Ed25519Check::new(), &|_| false, &mut Work::default())
+                                .unwrap();
+                            let (reverted, applied) = match inserted {
+                                Insert::Extended => (Vec::new(), vec![block]),
+                                Insert::Reorganized { reverted, applied } => (reverted, applied),
+                                Insert::Side | Insert::Known => continue,
+                            };
+                            if reverted.is_empty() {
+                                let dropped = pool.on_commit(applied[0].transactions(), applied[0].validator(), chain.ledger());
+                                let stale = model.commit(&chain, applied[0].transactions());
+                                prop_assert_eq!(ids(dropped), sorted(stale), "dropped at the extension of step {}", k);
+                                continue;
+                            }
+                            let applied_txs: Vec<Arc<Transaction>> =
+                                applied.iter().flat_map(|b| b.transactions().iter().cloned()).collect();
+                            let returned: Vec<Arc<Transaction>> = reverted
+                                .iter()
+                                .rev()
+                                .flat_map(|b| b.transactions().iter().cloned())
+                                .filter(|t| !applied_txs.iter().any(|a| a.id() == t.id()))
+                                .collect();
+                            let all: Vec<Arc<Block>> = reverted.iter().chain(&applied).cloned().collect();
+                            let touched = touched(&all);
+                            let dropped = pool.on_reorg(&applied_txs, returned.clone(), &touched, Time(k as u64), chain.ledger());
+                            let want = model.reorg(&chain, &applied_txs, &returned, &touched);
+                            prop_assert_eq!(ids(dropped), sorted(want), "dropped at the reorganisation of step {}", k);
+                        }
+                    }
+                    Act::Submit(s, r, amount, offset) => {
+                        let sender = &w[s];
+                        let to = addrs[(s + r) % 3];
+                        let tx = match (offset, &last) {
+                            (7, Some(t)) => t.clone(),
+                            _ => {
+                                let next = pool.next_nonce(&sender.address(), chain.ledger());
+                                let nonce = match offset {
+                                    0 | 7 => next,
+                                    6 => next.saturating_sub(1),
+                                    ahead => next + u64::from(ahead),
+                                };
+                                let kind = TxKind::Coins { amount: amount * BCC / 10 + k as u64 };
+                                Arc::new(Transaction::new_signed(sender, to, kind, nonce))
+                            }
+                        };
+                        last = Some(tx.clone());
+                        let real = pool.admit(tx.clone(), Time(k as u64), chain.ledger(), |_| true);
+                        let want = model.admit(&chain, tx);
+                        prop_assert_eq!(real, want, "step {}", k);
+                    }
                 }
                 let real_ids: Vec<_> = pool.iter().map(|(t, _)| t.id()).collect();
                 let model_ids: Vec<_> = model.pending.iter().map(|t| t.id()).collect();
-                prop_assert_eq!(real_ids, model_ids, "pending after step {}", k);
-                prop_assert_eq!(pool.held(), model.held.len(), "held after step {}", k);
+                prop_assert_eq!(real_ids, model_ids, "pending after step {} ({:?})", k, act);
+                prop_assert_eq!(pool.held(), model.held.len(), "held after step {} ({:?})", k, act);
             }
         }
     }

@@ -108,6 +108,26 @@ fn hostile_peers_are_refused_and_the_node_keeps_serving() {
         big.extend_from_slice(&[7; 64 << 10]);
         closed_within(target, &big, Duration::from_secs(1)).await;
         closed_within(target, &[0, 1, 0, 0], Duration::from_secs(1)).await;
+        // Twenty strangers announcing 31 MiB at once took a node from 8 to 625 MB.
+        let pid = net.procs[0].as_ref().expect("node 0 runs").id();
+        let (_, before) = memory(pid);
+        let mut strangers = Vec::new();
+        for _ in 0..20 {
+            let mut s = TcpStream::connect(target).await.expect("connect");
+            let _ = s.write_all(&big).await;
+            strangers.push(s);
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let (peak, after) = memory(pid);
+        eprintln!(
+            "node 0 under 20 large pre-handshake frames: {} MiB resident before, peak {} MiB, {} MiB after",
+            before >> 20,
+            peak >> 20,
+            after >> 20
+        );
+        assert!(peak.saturating_sub(before) >> 20 < 32, "node 0 grew {} MiB", peak.saturating_sub(before) >> 20);
+        drop(strangers);
+        tokio::time::sleep(Duration::from_millis(200)).await;
         // Silent connections beyond the handshake limit are closed on arrival.
         let mut idle = Vec::new();
         for _ in 0..blockchat_net::daemon::peer::MAX_PENDING_HANDSHAKES {

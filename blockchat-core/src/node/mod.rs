@@ -458,6 +458,14 @@ impl<C: SignatureCheck> Node<C> {
         }
     }
 
+    /// With partial blocks and something pending: when a partial block is due, the oldest
+    /// arrival plus the block interval or the newest plus the quiet interval, whichever is first.
+    fn partial_due(&self) -> Option<Time> {
+        let params = self.chain.params();
+        let (interval, quiet) = (params.max_block_interval?, params.quiet_interval()?);
+        Some((self.mempool.oldest_arrival()? + interval).min(self.mempool.newest_arrival()? + quiet))
+    }
+
     /// Mints while this node is the validator and a block is due, then arms the timers.
     fn progress(&mut self, now: Time, step: &mut Step) {
         let me = self.wallet.address();
@@ -468,7 +476,7 @@ impl<C: SignatureCheck> Node<C> {
                 break;
             }
             let full = self.mempool.len() >= capacity;
-            let due = interval.is_some_and(|i| self.mempool.oldest_arrival().is_some_and(|oldest| oldest + i <= now));
+            let due = self.partial_due().is_some_and(|at| at <= now);
             if !full && !due {
                 break;
             }
@@ -497,11 +505,11 @@ impl<C: SignatureCheck> Node<C> {
             step.outputs.push(Output::SetTimer { timer, at: now + wait });
             self.round_timer = Some(self.round);
         }
-        if let Some((i, oldest)) = interval.and_then(|i| Some((i, self.mempool.oldest_arrival()?))) {
+        if let Some(due) = self.partial_due() {
             if !self.interval_timer && self.validator_for(self.round) == Some(me) {
                 let timer = Timer::BlockInterval { generation };
                 // Strictly later than now, so a driver can never spin on it.
-                let at = (oldest + i).max(now + std::time::Duration::from_micros(1));
+                let at = due.max(now + std::time::Duration::from_micros(1));
                 step.outputs.push(Output::SetTimer { timer, at });
                 self.interval_timer = true;
             }
