@@ -101,10 +101,12 @@ impl Block {
     }
     /// Sum of the fees paid to the validator (none for genesis, whose transfers are fee-free).
     pub fn fees(&self) -> u64 {
-        if self.index == 0 {
-            return 0;
-        }
-        self.transactions.iter().map(|t| t.fee()).sum()
+        self.transactions.iter().map(|t| self.fee_of(t)).sum()
+    }
+
+    /// The fee `tx` paid in this block: none in genesis, whose transfers are fee-free.
+    pub fn fee_of(&self, tx: &Transaction) -> u64 {
+        if self.index == 0 { 0 } else { tx.fee() }
     }
 
     /// The (key, message, signature) triple that must verify.
@@ -260,4 +262,19 @@ mod tests {
         bytes[at..at + 4].copy_from_slice(&(MAX_BLOCK_TRANSACTIONS as u32 + 1).to_be_bytes());
         assert!(matches!(Block::decode(&bytes), Err(DecodeError::TooLong { .. })));
     }
+}
+
+/// Every address whose account the blocks changed: senders, receivers, validators (sorted).
+pub fn touched_addresses<'a>(blocks: impl Iterator<Item = &'a Arc<Block>>) -> Vec<Address> {
+    let mut set = std::collections::BTreeSet::new();
+    for b in blocks {
+        set.insert(b.validator());
+        for t in b.transactions() {
+            set.insert(t.sender());
+            if !t.receiver().is_zero() {
+                set.insert(t.receiver());
+            }
+        }
+    }
+    set.into_iter().collect()
 }

@@ -399,21 +399,6 @@ mod mempool_model {
         ]
     }
 
-    /// Every address whose account the blocks changed (as the node computes it).
-    fn touched(blocks: &[Arc<Block>]) -> Vec<Address> {
-        let mut set = BTreeSet::new();
-        for b in blocks {
-            set.insert(b.validator());
-            for t in b.transactions() {
-                set.insert(t.sender());
-                if !t.receiver().is_zero() {
-                    set.insert(t.receiver());
-                }
-            }
-        }
-        set.into_iter().collect()
-    }
-
     /// Mints on `chain` as its round-0 validator from `candidates`.
     fn mint(chain: &mut Chain, w: &[Wallet], candidates: &[Arc<Transaction>]) -> Option<Arc<Block>> {
         let v = chain.validator_for(0)?;
@@ -500,7 +485,7 @@ mod mempool_model {
                                 .filter(|t| !applied_txs.iter().any(|a| a.id() == t.id()))
                                 .collect();
                             let all: Vec<Arc<Block>> = reverted.iter().chain(&applied).cloned().collect();
-                            let touched = touched(&all);
+                            let touched = blockchat_core::block::touched_addresses(all.iter());
                             let dropped = pool.on_reorg(&applied_txs, returned.clone(), &touched, Time(k as u64), chain.ledger());
                             let want = model.reorg(&chain, &applied_txs, &returned, &touched);
                             prop_assert_eq!(ids(dropped), sorted(want), "dropped at the reorganisation of step {}", k);

@@ -53,7 +53,8 @@ pub struct NodeArgs {
     #[arg(requires = "bootstrap", short = 'c', long = "capacity", value_name = "C")]
     pub capacity: Option<u32>,
     /// With --bootstrap: a validator mints a partial block once a transaction has waited this
-    /// long (0: full blocks only, the course's rule).
+    /// long, or nothing new has arrived for a quarter of it (0: full blocks only, the course's
+    /// rule).
     #[arg(requires = "bootstrap", long, value_name = "MS", default_value_t = 1000)]
     pub max_block_interval_ms: u64,
     /// With --bootstrap: full blocks only (the course's rule; same as --max-block-interval-ms 0).
@@ -205,8 +206,8 @@ pub struct ClusterArgs {
     /// Pause before each line, uniform in MIN-MAX milliseconds (the course client: 100-500).
     #[arg(long, value_name = "MS|MIN-MAX", value_parser = parse_think)]
     pub think_ms: Option<Think>,
-    /// A validator mints a partial block once a transaction has waited this long (0: full
-    /// blocks only, the course's rule).
+    /// A validator mints a partial block once a transaction has waited this long, or nothing
+    /// new has arrived for a quarter of it (0: full blocks only, the course's rule).
     #[arg(long, value_name = "MS", default_value_t = 1000)]
     pub max_block_interval_ms: u64,
     /// Full blocks only (the course's rule; same as --max-block-interval-ms 0).

@@ -46,6 +46,8 @@ fn the_prompt_sends_views_and_explains_errors() {
     net.wait(30, "four transactions to commit", || (net.status(0).committed_txs >= 4).then_some(()));
     say("view", "validator node");
     say("history", "node 0 -> node 1: message \"hello there\" (fee 11 BCC)");
+    // Genesis transfers were never charged a fee, and history says so.
+    say("history 40", "node 0 -> node 1: 1000 BCC (fee 0 BCC)");
     // 12.5 + 3% fee, 11 + 7 BCC of messages: 1000 − 12.875 − 18 = 969.125, plus any fees earned.
     prompt.send_line("balance").expect("type");
     let (_, line) = prompt.exp_regex(r"balance [0-9.]+ BCC \(staked 20 BCC, available [0-9.]+ BCC\)").expect("balance");

@@ -114,7 +114,7 @@ struct RunArgs {
     /// Round timeout, ms.
     #[arg(long)]
     round_timeout_ms: Option<u64>,
-    /// Allow partial blocks after this many ms.
+    /// Allow partial blocks after this many ms (or a quarter of it without new arrivals).
     #[arg(long)]
     max_block_interval_ms: Option<u64>,
     /// Stop condition: committed, time:SECONDS or blocks:COUNT.

@@ -399,7 +399,7 @@ impl<C: SignatureCheck> Node<C> {
                 .flat_map(|b| b.transactions().iter().cloned())
                 .filter(|t| !adopted.contains(&t.id()))
                 .collect();
-            let touched: Vec<Address> = touched_addresses(reverted.iter().chain(&applied));
+            let touched: Vec<Address> = crate::block::touched_addresses(reverted.iter().chain(&applied));
             step.work.applied += (returned.len() + touched.len()) as u32;
             self.mempool.on_reorg(&applied_txs, returned, &touched, now, self.chain.ledger())
         };
@@ -515,19 +515,4 @@ impl<C: SignatureCheck> Node<C> {
             }
         }
     }
-}
-
-/// Every address whose account the blocks changed: senders, receivers, validators.
-fn touched_addresses<'a>(blocks: impl Iterator<Item = &'a Arc<Block>>) -> Vec<Address> {
-    let mut set = BTreeSet::new();
-    for b in blocks {
-        set.insert(b.validator());
-        for t in b.transactions() {
-            set.insert(t.sender());
-            if !t.receiver().is_zero() {
-                set.insert(t.receiver());
-            }
-        }
-    }
-    set.into_iter().collect()
 }

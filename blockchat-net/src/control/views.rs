@@ -5,8 +5,8 @@ use blockchat_core::{Address, Block, Ledger, Transaction, TxKind, format_bcc};
 use crate::control::{AccountView, BlockSummary, BlockView, TxView};
 use crate::daemon::roster::Roster;
 
-/// A transaction for display, naming members by id.
-pub fn tx_view(roster: &Roster, tx: &Transaction) -> TxView {
+/// A transaction of `block` for display, naming members by id, with the fee it was charged.
+pub fn tx_view(roster: &Roster, block: &Block, tx: &Transaction) -> TxView {
     let (kind, what, to) = match tx.kind() {
         TxKind::Coins { amount } => ("coins", format!("{} BCC", format_bcc(*amount)), roster.label(&tx.receiver())),
         TxKind::Message { text } => ("message", text.clone(), roster.label(&tx.receiver())),
@@ -18,7 +18,7 @@ pub fn tx_view(roster: &Roster, tx: &Transaction) -> TxView {
         to,
         kind: kind.to_string(),
         what,
-        fee: format_bcc(tx.fee()),
+        fee: format_bcc(block.fee_of(tx)),
     }
 }
 
@@ -30,7 +30,7 @@ pub fn block_view(roster: &Roster, block: &Block) -> BlockView {
         validator: roster.id_of(&block.validator()),
         round: block.round(),
         timestamp: block.timestamp().as_nanos(),
-        transactions: block.transactions().iter().map(|t| tx_view(roster, t)).collect(),
+        transactions: block.transactions().iter().map(|t| tx_view(roster, block, t)).collect(),
     }
 }
 

@@ -346,10 +346,10 @@ impl Driver {
                     .blocks()
                     .iter()
                     .rev()
-                    .flat_map(|b| b.transactions().iter().rev().map(move |t| (b.index(), t)))
+                    .flat_map(|b| b.transactions().iter().rev().map(move |t| (b, t)))
                     .filter(|(_, t)| t.sender() == me || t.receiver() == me)
                     .take(limit)
-                    .map(|(h, t)| (h, views::tx_view(&roster, t)))
+                    .map(|(b, t)| (b.index(), views::tx_view(&roster, b, t)))
                     .collect();
                 Reply::History { entries }
             }
