@@ -199,6 +199,21 @@ fn header_hash(
     BlockHash(h.finalize().into())
 }
 
+/// Every address whose account the blocks changed: senders, receivers, validators (sorted).
+pub fn touched_addresses<'a>(blocks: impl Iterator<Item = &'a Arc<Block>>) -> Vec<Address> {
+    let mut set = std::collections::BTreeSet::new();
+    for b in blocks {
+        set.insert(b.validator());
+        for t in b.transactions() {
+            set.insert(t.sender());
+            if !t.receiver().is_zero() {
+                set.insert(t.receiver());
+            }
+        }
+    }
+    set.into_iter().collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -262,19 +277,4 @@ mod tests {
         bytes[at..at + 4].copy_from_slice(&(MAX_BLOCK_TRANSACTIONS as u32 + 1).to_be_bytes());
         assert!(matches!(Block::decode(&bytes), Err(DecodeError::TooLong { .. })));
     }
-}
-
-/// Every address whose account the blocks changed: senders, receivers, validators (sorted).
-pub fn touched_addresses<'a>(blocks: impl Iterator<Item = &'a Arc<Block>>) -> Vec<Address> {
-    let mut set = std::collections::BTreeSet::new();
-    for b in blocks {
-        set.insert(b.validator());
-        for t in b.transactions() {
-            set.insert(t.sender());
-            if !t.receiver().is_zero() {
-                set.insert(t.receiver());
-            }
-        }
-    }
-    set.into_iter().collect()
 }

@@ -39,7 +39,7 @@ fn block_errors(outputs: &[Output]) -> Vec<BlockError> {
     outputs
         .iter()
         .filter_map(|o| match o {
-            Output::BlockRejected { error, .. } => Some(error.clone()),
+            Output::BlockRejected { error, .. } => Some((**error).clone()),
             _ => None,
         })
         .collect()

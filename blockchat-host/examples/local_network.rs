@@ -32,7 +32,7 @@ fn carry_out(hosts: &mut [Host], addrs: &[Address], i: usize, now: Time, frames:
     hosts[i].flush(now);
     let _ = hosts[i].drain(&mut effects);
     for effect in effects {
-        if let Effect::Send { to, message } = effect {
+        if let Effect::Send { to, message, .. } = effect {
             let j = addrs.iter().position(|a| *a == to).expect("a member");
             frames.push_back((j, addrs[i], message));
         }

@@ -36,11 +36,22 @@ pub enum Effect {
     Send {
         /// The peer.
         to: Address,
+        /// Its position among the host's peers (as given to the host, without this node), for
+        /// drivers that keep peers in a list.
+        peer: u32,
         /// The frame's message.
         message: PeerMessage,
     },
-    /// Something to count, log or show; no action needed.
-    Notify(Notice),
+    /// Something to count, log or show; no action needed (boxed: sends, the common effect,
+    /// stay small to move).
+    Notify(Box<Notice>),
+}
+
+impl Effect {
+    /// A notice, boxed.
+    pub fn notify(notice: Notice) -> Effect {
+        Effect::Notify(Box::new(notice))
+    }
 }
 
 /// A change to the stored chain.

@@ -96,7 +96,7 @@ impl<C: SignatureCheck> Host<C> {
         let me = node.address();
         let peers: Vec<Address> = peers.into_iter().filter(|p| *p != me).collect();
         let index = peers.iter().enumerate().map(|(i, p)| (*p, i)).collect();
-        let outboxes = peers.iter().map(|_| Outbox::default()).collect();
+        let outboxes = peers.iter().enumerate().map(|(i, p)| Outbox::new(*p, i as u32)).collect();
         Host {
             node,
             me,
@@ -235,8 +235,8 @@ impl<C: SignatureCheck> Host<C> {
     pub fn flush(&mut self, now: Time) {
         let _ = now;
         let frame_bytes = self.settings.host.frame_bytes;
-        for (address, outbox) in self.peers.iter().zip(&mut self.outboxes) {
-            outbox.flush(*address, frame_bytes, &mut self.effects);
+        for outbox in &mut self.outboxes {
+            outbox.flush(frame_bytes, &mut self.effects);
         }
         self.unflushed_since = None;
     }
@@ -286,7 +286,7 @@ impl<C: SignatureCheck> Host<C> {
 
     fn link_up(&mut self, now: Time, peer: Address) {
         let Some(&i) = self.index.get(&peer) else { return };
-        self.outboxes[i].link_up(peer, &mut self.effects);
+        self.outboxes[i].link_up(&mut self.effects);
         // It may have missed our pending transactions, or refused them while behind.
         let budget = self.settings.host.held_bytes;
         let own = self.own_pending();
@@ -394,26 +394,26 @@ impl<C: SignatureCheck> Host<C> {
                 Output::SetTimer { timer, at } => self.timers.set_core(timer, at),
                 Output::Committed(b) => {
                     self.stats.committed_blocks += 1;
-                    self.effects.push(Effect::Notify(Notice::Committed(b)));
+                    self.effects.push(Effect::notify(Notice::Committed(b)));
                 }
                 Output::Reverted(b) => {
                     self.stats.reverted_blocks += 1;
-                    self.effects.push(Effect::Notify(Notice::Reverted(b)));
+                    self.effects.push(Effect::notify(Notice::Reverted(b)));
                 }
                 Output::TxAccepted(_) => {}
                 Output::TxRejected { id, origin: Origin::Local, error } => {
                     if !self.client.on_dropped(now, id, error.clone(), &mut self.effects) {
                         self.stats.own_rejected += 1;
-                        self.effects.push(Effect::Notify(Notice::OwnTxDropped { id, error }));
+                        self.effects.push(Effect::notify(Notice::OwnTxDropped { id, error }));
                     }
                 }
                 Output::TxRejected { id, origin: Origin::Peer(from), error } => {
                     self.stats.peer_txs_rejected += 1;
-                    self.effects.push(Effect::Notify(Notice::PeerTxRejected { id, from, error }));
+                    self.effects.push(Effect::notify(Notice::PeerTxRejected { id, from, error }));
                 }
                 Output::BlockRejected { hash, from, error } => {
                     self.stats.blocks_rejected += 1;
-                    self.effects.push(Effect::Notify(Notice::BlockRejected { hash, from, error }));
+                    self.effects.push(Effect::notify(Notice::BlockRejected { hash, from, error: *error }));
                 }
             }
         }
@@ -437,7 +437,7 @@ impl<C: SignatureCheck> Host<C> {
             PeerMessage::Transaction(tx) => outbox.push_tx(tx, budget),
             PeerMessage::Transactions(txs) => txs.into_iter().for_each(|tx| outbox.push_tx(tx, budget)),
             other => {
-                outbox.push_urgent(self.peers[i], other, budget, &mut self.effects);
+                outbox.push_urgent(other, budget, &mut self.effects);
                 return;
             }
         }
@@ -450,7 +450,7 @@ impl<C: SignatureCheck> Host<C> {
     fn finish(&mut self, now: Time) {
         if !self.ready && self.outboxes.iter().all(|o| o.seen) {
             self.ready = true;
-            self.effects.push(Effect::Notify(Notice::Ready));
+            self.effects.push(Effect::notify(Notice::Ready));
             self.client.start(now);
             self.pump_wanted = true;
         }

@@ -12,8 +12,11 @@ use blockchat_core::{Address, PeerMessage, Transaction};
 use crate::effect::Effect;
 
 /// What one peer's outbox holds.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Outbox {
+    // The peer, and its position among the host's peers.
+    to: Address,
+    peer: u32,
     up: bool,
     /// Whether the link has ever been up (a later link-up is a reconnection).
     pub(crate) seen: bool,
@@ -28,6 +31,11 @@ pub(crate) struct Outbox {
 }
 
 impl Outbox {
+    /// The outbox of peer `to`, at `peer` among the host's peers.
+    pub(crate) fn new(to: Address, peer: u32) -> Outbox {
+        Outbox { to, peer, up: false, seen: false, held: Vec::new(), txs: Vec::new(), bytes: 0, dropped: 0 }
+    }
+
     /// Whether the link is up.
     pub(crate) fn is_up(&self) -> bool {
         self.up
@@ -44,9 +52,9 @@ impl Outbox {
     }
 
     /// A block or block request or answer: out now, held while the link is down.
-    pub(crate) fn push_urgent(&mut self, to: Address, message: PeerMessage, budget: usize, out: &mut Vec<Effect>) {
+    pub(crate) fn push_urgent(&mut self, message: PeerMessage, budget: usize, out: &mut Vec<Effect>) {
         if self.up {
-            out.push(Effect::Send { to, message });
+            out.push(Effect::Send { to: self.to, peer: self.peer, message });
             return;
         }
         // A reconnecting peer asks for what it misses; only new blocks are worth holding.
@@ -73,24 +81,26 @@ impl Outbox {
     }
 
     /// Emits the waiting transactions as frames of at most `frame_bytes` each.
-    pub(crate) fn flush(&mut self, to: Address, frame_bytes: usize, out: &mut Vec<Effect>) {
+    pub(crate) fn flush(&mut self, frame_bytes: usize, out: &mut Vec<Effect>) {
         if !self.up || self.txs.is_empty() {
             return;
         }
         // The common case on a quiet network: one transaction, no batch to build.
         if self.txs.len() == 1 {
-            out.extend(self.txs.pop().map(|t| Effect::Send { to, message: PeerMessage::Transaction(t) }));
+            let (to, peer) = (self.to, self.peer);
+            out.extend(self.txs.pop().map(|t| Effect::Send { to, peer, message: PeerMessage::Transaction(t) }));
             return;
         }
-        frames(to, self.txs.drain(..), frame_bytes, out);
+        frames((self.to, self.peer), self.txs.drain(..), frame_bytes, out);
     }
 
     /// The link came up: held blocks leave at once; held transactions wait for the flush.
-    pub(crate) fn link_up(&mut self, to: Address, out: &mut Vec<Effect>) {
+    pub(crate) fn link_up(&mut self, out: &mut Vec<Effect>) {
         self.up = true;
         self.seen = true;
         self.bytes = 0;
-        out.extend(self.held.drain(..).map(|message| Effect::Send { to, message }));
+        let (to, peer) = (self.to, self.peer);
+        out.extend(self.held.drain(..).map(|message| Effect::Send { to, peer, message }));
     }
 
     /// The link went down: what is queued is held from now on.
@@ -120,14 +130,14 @@ impl Outbox {
 
     /// Forgets everything (a crash).
     pub(crate) fn clear(&mut self) {
-        *self = Outbox { seen: self.seen, dropped: self.dropped, ..Outbox::default() };
+        *self = Outbox { seen: self.seen, dropped: self.dropped, ..Outbox::new(self.to, self.peer) };
     }
 }
 
 /// Cuts `txs` into `Transactions` frames of at most [`MAX_TRANSACTIONS_PER_MESSAGE`] and
 /// `frame_bytes` each (a lone transaction travels as `Transaction`), in order.
 pub(crate) fn frames(
-    to: Address,
+    (to, peer): (Address, u32),
     txs: impl ExactSizeIterator<Item = Arc<Transaction>>,
     frame_bytes: usize,
     out: &mut Vec<Effect>,
@@ -136,8 +146,8 @@ pub(crate) fn frames(
     let mut bytes = 0;
     let emit = |run: &mut Vec<Arc<Transaction>>, out: &mut Vec<Effect>| match run.len() {
         0 => {}
-        1 => out.extend(run.pop().map(|t| Effect::Send { to, message: PeerMessage::Transaction(t) })),
-        _ => out.push(Effect::Send { to, message: PeerMessage::Transactions(mem::take(run)) }),
+        1 => out.extend(run.pop().map(|t| Effect::Send { to, peer, message: PeerMessage::Transaction(t) })),
+        _ => out.push(Effect::Send { to, peer, message: PeerMessage::Transactions(mem::take(run)) }),
     };
     for tx in txs {
         let size = tx.encoded_len();
@@ -173,16 +183,16 @@ mod tests {
     #[test]
     fn transactions_wait_for_the_flush_and_travel_together() {
         let to = Address([7; 32]);
-        let mut o = Outbox::default();
+        let mut o = Outbox::new(to, 0);
         let mut out = Vec::new();
-        o.link_up(to, &mut out);
+        o.link_up(&mut out);
         o.push_tx(tx(0), 1 << 20);
         o.push_tx(tx(1), 1 << 20);
-        o.push_urgent(to, PeerMessage::GetBlocks { from: 3 }, 1 << 20, &mut out);
+        o.push_urgent(PeerMessage::GetBlocks { from: 3 }, 1 << 20, &mut out);
         assert_eq!(sent(&out), vec![PeerMessage::GetBlocks { from: 3 }], "urgent first, at once");
         assert!(o.has_pending());
         out.clear();
-        o.flush(to, 1 << 20, &mut out);
+        o.flush(1 << 20, &mut out);
         assert_eq!(sent(&out), vec![PeerMessage::Transactions(vec![tx(0), tx(1)])]);
         assert!(!o.has_pending());
     }
@@ -190,7 +200,7 @@ mod tests {
     #[test]
     fn a_down_link_holds_blocks_and_transactions_within_budget() {
         let to = Address([7; 32]);
-        let mut o = Outbox::default();
+        let mut o = Outbox::new(to, 0);
         let mut out = Vec::new();
         let block = PeerMessage::Block(Arc::new(blockchat_core::Block::from_parts(
             1,
@@ -201,17 +211,17 @@ mod tests {
             vec![tx(9)],
             blockchat_core::Signature::ZERO,
         )));
-        o.push_urgent(to, block.clone(), 1 << 20, &mut out);
-        o.push_urgent(to, PeerMessage::GetBlocks { from: 1 }, 1 << 20, &mut out);
+        o.push_urgent(block.clone(), 1 << 20, &mut out);
+        o.push_urgent(PeerMessage::GetBlocks { from: 1 }, 1 << 20, &mut out);
         o.push_tx(tx(0), 1 << 20);
         let size = tx(1).encoded_len();
         o.push_tx(tx(1), block.encoded_len() + size);
         assert!(out.is_empty());
         assert_eq!(o.dropped, 2, "the request, and the transaction over budget");
-        o.link_up(to, &mut out);
+        o.link_up(&mut out);
         assert_eq!(sent(&out), vec![block]);
         out.clear();
-        o.flush(to, 1 << 20, &mut out);
+        o.flush(1 << 20, &mut out);
         assert_eq!(sent(&out), vec![PeerMessage::Transaction(tx(0))]);
     }
 
@@ -220,11 +230,11 @@ mod tests {
         let to = Address([7; 32]);
         let mut out = Vec::new();
         let many: Vec<_> = (0..MAX_TRANSACTIONS_PER_MESSAGE as u64 + 1).map(tx).collect();
-        frames(to, many.into_iter(), usize::MAX, &mut out);
+        frames((to, 0), many.into_iter(), usize::MAX, &mut out);
         assert_eq!(out.len(), 2);
         let size = tx(0).encoded_len();
         out.clear();
-        frames(to, (0..5u32).map(|n| tx(u64::from(n))), 2 * size, &mut out);
+        frames((to, 0), (0..5u32).map(|n| tx(u64::from(n))), 2 * size, &mut out);
         let counts: Vec<usize> = sent(&out)
             .iter()
             .map(|m| match m {

@@ -60,8 +60,10 @@ impl Adversary {
         let mut out = Vec::with_capacity(effects.len());
         let own_block = |b: &Block| b.validator() == me;
         for effect in effects {
-            let Effect::Send { to, message } = effect else {
-                if let Effect::Notify(Notice::Committed(b)) = &effect {
+            let Effect::Send { to, peer, message } = effect else {
+                if let Effect::Notify(n) = &effect
+                    && let Notice::Committed(b) = &**n
+                {
                     self.after_commit(node, b, &mut out);
                 }
                 out.push(Delayed::now(effect));
@@ -74,7 +76,7 @@ impl Adversary {
                     PeerMessage::Blocks(bs.into_iter().take_while(|b| !own_block(b)).collect())
                 }
                 (Behaviour::Withhold, PeerMessage::Block(b)) if own_block(&b) => {
-                    let effect = Effect::Send { to, message: PeerMessage::Block(b) };
+                    let effect = Effect::Send { to, peer, message: PeerMessage::Block(b) };
                     out.push(Delayed { after: self.withhold_for, effect });
                     continue;
                 }
@@ -106,7 +108,7 @@ impl Adversary {
                 }
                 (_, m) => m,
             };
-            out.push(Delayed::now(Effect::Send { to, message }));
+            out.push(Delayed::now(Effect::Send { to, peer, message }));
         }
         out
     }
@@ -134,8 +136,8 @@ impl Adversary {
         };
         let after = if self.behaviour == Behaviour::Replay { Duration::from_millis(1) } else { Duration::ZERO };
         for message in messages {
-            for to in &self.peers {
-                out.push(Delayed { after, effect: Effect::Send { to: *to, message: message.clone() } });
+            for (peer, to) in (0u32..).zip(&self.peers) {
+                out.push(Delayed { after, effect: Effect::Send { to: *to, peer, message: message.clone() } });
             }
         }
     }

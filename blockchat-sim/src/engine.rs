@@ -130,9 +130,6 @@ pub struct Simulation {
     nodes: Vec<SimNode>,
     cpus: Vec<Cpu>,
     addresses: Vec<Address>,
-    // Lookup only; its iteration order never matters.
-    // Keyed by an address's first eight bytes (checked against the full address on use).
-    index: FxHashMap<u64, NodeId>,
     topology: Topology,
     network: Box<dyn NetworkModel>,
     links: Links,
@@ -185,6 +182,9 @@ impl Simulation {
             };
             let rng = seed::rng_for(scenario.seed, Stream::Client, i as u64);
             let client = Client::new(plan, pace, rng, i, members.clone())?;
+            // Neighbours never include the node itself, so a peer's position in the host is its
+            // position here (see `dispatch`).
+            debug_assert!(!topology.neighbours(i).contains(&i));
             let peers: Vec<Address> = topology.neighbours(i).iter().map(|&j| addresses[j]).collect();
             let host = Host::with_chain(settings, w.clone(), chain.clone(), check, peers, client)?;
             nodes.push(SimNode {
@@ -229,7 +229,6 @@ impl Simulation {
             nodes.iter().map(|n| if n.adversary.is_none() { n.host.client().plan().len() as u64 } else { 0 }).collect();
         let planned = unresolved.iter().sum();
         let mut sim = Simulation {
-            index: addresses.iter().enumerate().map(|(i, a)| (prefix(a), i)).collect(),
             scenario: scenario.clone(),
             now: Time::ZERO,
             queue: Queue::default(),
@@ -562,7 +561,9 @@ impl Simulation {
         let synced = self.machine.sync(computed, Duration::from_nanos(appended * self.cost.block_sync_ns));
         let done = if appended > 0 { synced + Duration::from_nanos(self.cost.sync_latency_ns) } else { synced };
         self.cpus[id].busy_until = self.cpus[id].busy_until.max(done);
-        if self.cpus[id].honest && effects.iter().any(|e| matches!(e, Effect::Notify(Notice::Reverted(_)))) {
+        if self.cpus[id].honest
+            && effects.iter().any(|e| matches!(e, Effect::Notify(n) if matches!(**n, Notice::Reverted(_))))
+        {
             self.metrics.reorgs += 1;
         }
         if self.cpus[id].honest {
@@ -584,23 +585,17 @@ impl Simulation {
     }
 
     /// The node holding `address`.
-    fn node_of(&self, address: &Address) -> Option<NodeId> {
-        match self.index.get(&prefix(address)) {
-            Some(&j) if self.addresses[j] == *address => Some(j),
-            // Two addresses sharing eight bytes (never in practice): look the long way.
-            _ => self.addresses.iter().position(|a| a == address),
-        }
-    }
-
     fn dispatch(&mut self, id: NodeId, effect: Effect, at: Time) {
         match effect {
             Effect::Persist(_) => {}
-            Effect::Send { to, message } => {
-                if let Some(j) = self.node_of(&to) {
+            // The host's peers are this node's neighbours in order: the position names the node
+            // without a look-up by address.
+            Effect::Send { peer, message, .. } => {
+                if let Some(&j) = self.topology.neighbours(id).get(peer as usize) {
                     self.transmit(id, j, message, at);
                 }
             }
-            Effect::Notify(notice) => self.notice(id, notice, at),
+            Effect::Notify(notice) => self.notice(id, *notice, at),
         }
     }
 
@@ -724,11 +719,6 @@ impl Simulation {
             }
         }
     }
-}
-
-/// An address's first eight bytes, as a lookup key.
-fn prefix(a: &Address) -> u64 {
-    u64::from_le_bytes([a.0[0], a.0[1], a.0[2], a.0[3], a.0[4], a.0[5], a.0[6], a.0[7]])
 }
 
 /// `s` seconds as a time.

@@ -177,8 +177,8 @@ pub enum Output {
         hash: BlockHash,
         /// The peer that sent it.
         from: Address,
-        /// Why.
-        error: BlockError,
+        /// Why (boxed: the largest error, and rare, so every output stays small to move).
+        error: Box<BlockError>,
     },
 }
 

@@ -315,7 +315,7 @@ impl<C: SignatureCheck> Node<C> {
         }
         if block.timestamp() > now + self.config.max_clock_drift {
             let error = BlockError::FromTheFuture { timestamp: block.timestamp().as_nanos(), now: now.as_nanos() };
-            step.outputs.push(Output::BlockRejected { hash: block.hash(), from, error });
+            step.outputs.push(Output::BlockRejected { hash: block.hash(), from, error: Box::new(error) });
             return;
         }
         if !self.chain.contains(&block.previous_hash()) {
@@ -323,7 +323,7 @@ impl<C: SignatureCheck> Node<C> {
                 return;
             }
             if let Err(error) = self.hold_orphan(block.clone(), from, &mut step.work) {
-                step.outputs.push(Output::BlockRejected { hash: block.hash(), from, error });
+                step.outputs.push(Output::BlockRejected { hash: block.hash(), from, error: Box::new(error) });
             }
             return;
         }
@@ -344,7 +344,7 @@ impl<C: SignatureCheck> Node<C> {
                     true
                 }
                 Err(error) => {
-                    step.outputs.push(Output::BlockRejected { hash, from, error });
+                    step.outputs.push(Output::BlockRejected { hash, from, error: Box::new(error) });
                     self.sync.discard_descendants(&hash);
                     continue;
                 }

@@ -386,12 +386,12 @@ impl Client {
                 self.submitted += 1;
                 self.first_sent_at.get_or_insert(now);
                 self.pending.insert(tx.id(), (line, request));
-                out.push(Effect::Notify(Notice::LineSubmitted { line, tx }));
+                out.push(Effect::notify(Notice::LineSubmitted { line, tx }));
                 self.paced(now);
             }
             Err(error) if waits(&error) => {
                 if self.waiting_error.as_ref() != Some(&error) || self.blocked.as_ref().is_none_or(|b| b.line != line) {
-                    out.push(Effect::Notify(Notice::LineWaiting { line, error: error.clone() }));
+                    out.push(Effect::notify(Notice::LineWaiting { line, error: error.clone() }));
                 }
                 self.blocked = Some(Blocked { line, request });
                 self.waiting_error = Some(error);
@@ -413,7 +413,7 @@ impl Client {
     }
 
     fn fail(&mut self, now: Time, line: LineId, id: Option<TxId>, error: TxError, out: &mut Vec<Effect>) {
-        out.push(Effect::Notify(Notice::LineFailed { line, id, error: error.clone() }));
+        out.push(Effect::notify(Notice::LineFailed { line, id, error: error.clone() }));
         self.failures.push((line, error));
         self.resolved(now);
     }
@@ -433,7 +433,7 @@ impl Client {
         for tx in block.transactions().iter().filter(|t| t.sender() == me) {
             if let Some((line, request)) = self.pending.remove(&tx.id()).or_else(|| self.lost.remove(&tx.id())) {
                 self.committed.insert(tx.id(), (line, request));
-                out.push(Effect::Notify(Notice::LineCommitted { line, id: tx.id() }));
+                out.push(Effect::notify(Notice::LineCommitted { line, id: tx.id() }));
                 self.resolved(now);
             }
         }
@@ -457,7 +457,7 @@ impl Client {
     pub fn on_dropped(&mut self, now: Time, id: TxId, error: TxError, out: &mut Vec<Effect>) -> bool {
         let Some((line, request)) = self.pending.remove(&id) else { return false };
         if waits(&error) {
-            out.push(Effect::Notify(Notice::LineWaiting { line, error }));
+            out.push(Effect::notify(Notice::LineWaiting { line, error }));
             self.retry.insert(line, request);
         } else {
             self.fail(now, line, Some(id), error, out);
@@ -471,7 +471,7 @@ impl Client {
         let mut lost: Vec<(LineId, TxId)> = self.pending.iter().map(|(id, (line, _))| (*line, *id)).collect();
         lost.sort_unstable();
         for (line, id) in lost {
-            out.push(Effect::Notify(Notice::LineLost { line, id }));
+            out.push(Effect::notify(Notice::LineLost { line, id }));
             if let Some(entry) = self.pending.remove(&id) {
                 self.lost.insert(id, entry);
             }

@@ -162,7 +162,7 @@ impl Net {
             match effect {
                 Effect::Persist(Persist::Append(b)) => self.note(node, format!("append {}", b.index())),
                 Effect::Persist(Persist::TruncateFrom(h)) => self.note(node, format!("truncate {h}")),
-                Effect::Send { to, message } => {
+                Effect::Send { to, message, .. } => {
                     let Some(&j) = self.index.get(&to) else { continue };
                     self.note(node, format!("send {} to {j}", describe(&message)));
                     if self.muted.contains(&node) || self.cut.contains(&(node, j)) {
@@ -179,7 +179,7 @@ impl Net {
                     }
                     self.push(self.now + delay, Event::Deliver { to: j, from: node, message });
                 }
-                Effect::Notify(n) => self.log.notices.push((node, self.now, n)),
+                Effect::Notify(n) => self.log.notices.push((node, self.now, *n)),
             }
         }
         if let Some(at) = self.hosts[node].poll_timeout() {

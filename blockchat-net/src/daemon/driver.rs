@@ -245,7 +245,7 @@ impl Driver {
                     self.load.busy_us = self.load.busy_us.saturating_sub(took);
                     self.load.blocks_written += 1;
                 }
-                Effect::Send { to, message } => match self.links.get(&to) {
+                Effect::Send { to, message, .. } => match self.links.get(&to) {
                     Some(link) => {
                         let bytes = message.encoded_len();
                         self.load.frames_out += 1;
@@ -257,7 +257,7 @@ impl Driver {
                     }
                     None => debug!("{} went away; dropped a {} frame", self.roster.label(&to), message.kind()),
                 },
-                Effect::Notify(notice) => self.log_notice(notice),
+                Effect::Notify(notice) => self.log_notice(*notice),
             }
         }
         for peer in stalled {
