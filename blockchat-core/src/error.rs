@@ -289,3 +289,37 @@ pub enum GenesisError {
     #[error("invalid network parameters: {0}")]
     Params(#[from] crate::params::ParamsError),
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::amount::UNITS_PER_BCC;
+
+    /// Amounts in errors are BCC, never raw units ("needs 5000000000 units" read as 5 billion).
+    #[test]
+    fn errors_name_amounts_in_bcc() {
+        let cases: [(String, &str); 3] = [
+            (
+                TxError::InsufficientBalance { needed: 5_150 * UNITS_PER_BCC, available: 990 * UNITS_PER_BCC }
+                    .to_string(),
+                "insufficient balance: needs 5150 BCC, 990 BCC available",
+            ),
+            (
+                TxError::InsufficientBalance { needed: UNITS_PER_BCC / 4, available: 1 }.to_string(),
+                "insufficient balance: needs 0.25 BCC, 0.000001 BCC available",
+            ),
+            (
+                GenesisError::StakeAboveBalance {
+                    address: Address([9; 32]),
+                    stake: 2_000 * UNITS_PER_BCC,
+                    balance: 1_000 * UNITS_PER_BCC,
+                }
+                .to_string(),
+                "stakes 2000 BCC but holds only 1000 BCC",
+            ),
+        ];
+        for (got, want) in cases {
+            assert!(got.contains(want), "{got:?} does not say {want:?}");
+        }
+    }
+}
