@@ -26,7 +26,7 @@ fn seconds(text: &str) -> Result<f64, String> {
 /// BlockChat: a Proof-of-Stake blockchain node, its client, a local cluster runner and a
 /// calibration of this machine's I/O for the simulator.
 #[derive(Debug, Parser)]
-#[command(name = "blockchat", version, args_conflicts_with_subcommands = true)]
+#[command(name = "blockchat", version, args_conflicts_with_subcommands = true, args_override_self = true)]
 pub struct Cli {
     /// A subcommand; without one, run a node.
     #[command(subcommand)]
@@ -37,8 +37,13 @@ pub struct Cli {
 }
 
 /// Running a node.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, Args, serde::Serialize)]
 pub struct NodeArgs {
+    /// Read settings from this TOML file, keys named as the long flags (`stake = "20"`,
+    /// `listen = "127.0.0.1:7000"`, `no_fsync = true`); flags on the command line override it.
+    #[arg(long, value_name = "FILE")]
+    #[serde(skip)]
+    pub config: Option<PathBuf>,
     /// Start the bootstrap node (node 0), which forms the network.
     #[arg(long, conflicts_with = "join")]
     pub bootstrap: bool,
@@ -65,6 +70,7 @@ pub struct NodeArgs {
     pub max_reorg_depth: u64,
     /// With --bootstrap: BCC every node starts with.
     #[arg(requires = "bootstrap", long, value_name = "BCC", value_parser = bcc, default_value = "1000")]
+    #[serde(serialize_with = "crate::config::bcc")]
     pub initial_balance: u64,
     /// A shared secret joiners must hold: with --bootstrap, required of every joiner; when
     /// joining, the one the bootstrap's operator gave (it is proven, never sent).
@@ -76,6 +82,7 @@ pub struct NodeArgs {
     pub allow_keys: Option<PathBuf>,
     /// This node's initial stake in BCC (decimals allowed).
     #[arg(short = 's', long = "stake", value_name = "BCC", value_parser = bcc, default_value = "10")]
+    #[serde(serialize_with = "crate::config::bcc")]
     pub stake: u64,
     /// Address to listen on for peers (host:port).
     #[arg(long, value_name = "ADDR")]
@@ -98,6 +105,7 @@ pub struct NodeArgs {
     pub rate: Option<f64>,
     /// Pause before each line, uniform in MIN-MAX milliseconds (the course client: 100-500).
     #[arg(long, value_name = "MS|MIN-MAX", value_parser = parse_think)]
+    #[serde(serialize_with = "crate::config::think")]
     pub think_ms: Option<Think>,
     /// Seed of the client's think times and generated transactions.
     #[arg(long, default_value_t = 1)]
@@ -127,6 +135,10 @@ pub struct NodeArgs {
 #[derive(Debug, Subcommand)]
 pub enum Sub {
     /// Run one prompt command against a running node's control endpoint.
+    ///
+    /// Examples: `blockchat client --data-dir node1 balance`, `blockchat client --node
+    /// 127.0.0.1:7001 t 2 12.5`, `blockchat client --data-dir node1 --json view`.
+    #[command(after_help = crate::prompt::command::HELP)]
     Client(ClientArgs),
     /// Start n nodes on 127.0.0.1 … 127.0.0.n, run a workload, measure, check, stop.
     Cluster(ClusterArgs),
@@ -138,6 +150,37 @@ pub enum Sub {
     /// Cut a damaged block log at its first damaged record (the whole log is copied aside
     /// first); the node then fetches the blocks after it from its peers.
     Repair(RepairArgs),
+    /// Settings: `blockchat config show [--config FILE] [flags]` prints what a node started with
+    /// them would use, as a config file.
+    Config(ConfigArgs),
+    /// Print a shell completion script (`blockchat completions bash > /etc/bash_completion.d/blockchat`).
+    Completions(CompletionsArgs),
+    /// Print the manual page, in roff (`blockchat man > blockchat.1; man ./blockchat.1`).
+    Man,
+}
+
+/// `blockchat config`.
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub what: ConfigWhat,
+}
+
+/// `blockchat config` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ConfigWhat {
+    /// Print the effective settings (the file's, overridden by the flags) as TOML.
+    #[command(args_override_self = true)]
+    Show(Box<NodeArgs>),
+}
+
+/// `blockchat completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// `blockchat repair`.

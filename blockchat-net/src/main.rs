@@ -5,16 +5,24 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use blockchat_host::client::course;
-use blockchat_net::cli::{Cli, ClientArgs, InputsArgs, NodeArgs, RepairArgs, Sub};
+use blockchat_net::cli::{Cli, ClientArgs, ConfigArgs, ConfigWhat, InputsArgs, NodeArgs, RepairArgs, Sub};
 use blockchat_net::control::{self, Request};
 use blockchat_net::prompt::command::{self, Command, HELP};
 use blockchat_net::prompt::render::render;
-use blockchat_net::{cluster, daemon};
-use clap::Parser;
+use blockchat_net::{cluster, config, daemon};
+use clap::{CommandFactory, Parser};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // A config file's settings go before the flags given, which override them.
+    let args = match config::with_config(std::env::args_os().collect()) {
+        Ok(args) => args,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let cli = Cli::parse_from(args);
     let result = match cli.command {
         None => node(cli.node),
         Some(Sub::Client(args)) => client(args),
@@ -25,6 +33,16 @@ fn main() -> ExitCode {
         Some(Sub::Inputs(args)) => inputs(args),
         Some(Sub::Calibrate(args)) => cluster::calibrate::run(&args).map_err(|e| e.to_string()),
         Some(Sub::Repair(args)) => repair(args),
+        Some(Sub::Config(ConfigArgs { what: ConfigWhat::Show(node) })) => config::show(&node)
+            .map(|text| print!("{text}"))
+            .map_err(|e| format!("cannot write the settings as TOML: {e}")),
+        Some(Sub::Completions(args)) => {
+            clap_complete::generate(args.shell, &mut Cli::command(), "blockchat", &mut std::io::stdout());
+            Ok(())
+        }
+        Some(Sub::Man) => clap_mangen::Man::new(Cli::command())
+            .render(&mut std::io::stdout())
+            .map_err(|e| format!("cannot write the manual page: {e}")),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

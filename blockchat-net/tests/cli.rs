@@ -156,3 +156,90 @@ fn explained(args: &[String], want: &str) -> Result<(), String> {
         Ok(())
     }
 }
+
+/// Completions for each shell and the manual page come from the command-line definition, so
+/// they name every subcommand; an unknown shell is a usage error (status 2).
+#[test]
+fn completions_and_the_manual_page_cover_every_subcommand() {
+    let run = |args: &[&str]| Command::new(BIN).args(args).output().expect("run blockchat");
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let out = run(&["completions", shell]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{shell}: {}", String::from_utf8_lossy(&out.stderr));
+        for word in ["cluster", "calibrate", "repair", "--bootstrap"] {
+            assert!(text.contains(word), "{shell} completions lack {word}");
+        }
+    }
+    let out = run(&["man"]);
+    let page = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && page.contains(".TH blockchat"), "{page}");
+    for word in ["client", "cluster", "inputs", "calibrate", "repair", "bootstrap"] {
+        assert!(page.contains(word), "the manual page lacks {word}");
+    }
+    assert_eq!(run(&["completions", "tcsh"]).status.code(), Some(2));
+    // The client's help lists the commands it takes.
+    let help = String::from_utf8_lossy(&run(&["client", "--help"]).stdout).to_string();
+    for command in ["t <id|address> <amount>", "m <id|address> <message>", "stake <amount>", "history [n]", "peers"] {
+        assert!(help.contains(command), "`blockchat client --help` lacks {command}:\n{help}");
+    }
+}
+
+/// `--config FILE` sets what the flags set; flags given override it; `config show` prints the
+/// result as a config file (amounts in BCC, as the flags take them); a bad file is a usage
+/// error naming the file and the key.
+#[test]
+fn a_config_file_sets_flags_and_flags_override_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).expect("write");
+        path.display().to_string()
+    };
+    let good = file(
+        "node.toml",
+        "bootstrap = true\nnodes = 3\ncapacity = 7\nstake = \"25\"\nlisten = \"127.0.41.1:7000\"\n\
+         no_fsync = true\nthink-ms = \"100-500\"\nmax_block_interval_ms = 400\n",
+    );
+    let out = Command::new(BIN).args(["config", "show", "--config", &good, "--stake", "30.5"]).output().expect("run");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    let shown: toml::Table = text.parse().unwrap_or_else(|e| panic!("not TOML ({e}):\n{text}"));
+    let get = |k: &str| shown.get(k).map(ToString::to_string).unwrap_or_default();
+    let want = [
+        ("bootstrap", "true"),
+        ("nodes", "3"),
+        ("capacity", "7"),
+        ("stake", "\"30.5\""),
+        ("listen", "\"127.0.41.1:7000\""),
+        ("no_fsync", "true"),
+        ("think_ms", "\"100-500\""),
+        ("max_block_interval_ms", "400"),
+        ("initial_balance", "\"1000\""),
+    ];
+    for (key, value) in want {
+        assert_eq!(get(key), value, "{key} in:\n{text}");
+    }
+    // What `config show` prints is itself a config file that gives the same settings.
+    let again = file("again.toml", &text);
+    let out = Command::new(BIN).args(["config", "show", "--config", &again]).output().expect("run");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), text);
+
+    let cases = [
+        ("colour = \"blue\"\n", "sets 'colour', which is not a setting of the node"),
+        ("stake = [1, 2]\n", "sets 'stake' to [1, 2]: this setting takes a string or a number"),
+        ("no_fsync = \"yes\"\n", "sets 'no_fsync' to \"yes\": this setting is a switch"),
+        ("stake = \n", "is not valid TOML"),
+        ("stake = \"lots\"\n", "lots"),
+    ];
+    for (k, (body, want)) in cases.into_iter().enumerate() {
+        let bad = file(&format!("bad{k}.toml"), body);
+        let out = Command::new(BIN).args(["--config", &bad, "--no-repl"]).output().expect("run");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{body:?}: {err}");
+        assert!(err.contains(want), "{body:?}: {err}");
+    }
+    let missing = dir.path().join("missing.toml").display().to_string();
+    let out = Command::new(BIN).args(["--config", &missing]).output().expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read the config file"));
+}

@@ -124,6 +124,12 @@ fn the_cluster_command_checks_and_writes_csv() {
     let args = ["-n", "3", "-c", "5", "--lines", "30", "--subnet", "22", "--timeout", "60", "--quiet", "2"];
     let (stdout, row) = cluster_run(&args, Duration::from_secs(120));
     assert!(stdout.contains("throughput") && stdout.contains("longest gap between blocks"), "{stdout}");
+    let last = stdout.trim_end().lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("checked: all 3 nodes hold the same chain")
+            && last.ends_with("the supply is conserved (3000 BCC)"),
+        "the run does not end with its check: {last}"
+    );
     let fixed = ["nodes", "capacity", "stake_profile", "workload", "think_ms", "block_interval_ms", "lines"];
     let fixed: Vec<&str> = fixed.iter().map(|c| row[*c].as_str()).collect();
     assert_eq!(fixed, ["3", "5", "uniform-10", "generated", "0", "1000", "90"]);

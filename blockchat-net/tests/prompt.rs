@@ -22,9 +22,18 @@ fn the_prompt_sends_views_and_explains_errors() {
     let want = ControlError::NotReady { phase: Phase::WaitingForJoins { missing: 1 } };
     assert!(matches!(&early, Err(ControlFailure::Refused(e)) if *e == want), "{early:?}");
     net.start(1, &[]);
+    // The bootstrap's terminal shows the joins while the prompt waits for the network.
+    prompt.exp_string("node 1 joined from").expect("join progress");
+    prompt.exp_string("all 2 nodes joined").expect("join progress");
     prompt.exp_string("Type help for the commands.").expect("banner");
     prompt.exp_string("blockchat[0]> ").expect("prompt");
     net.wait(20, "both nodes connected", || (net.status(0).phase == Phase::Ready).then_some(()));
+
+    // The node lists itself as itself, not as a connected peer.
+    prompt.send_line("peers").expect("type");
+    prompt.exp_regex(r"node 0 at [^\n]*: this node").expect("node 0 is this node");
+    prompt.exp_regex(r"node 1 at [^\n]*: connected").expect("node 1 is connected");
+    prompt.exp_string("blockchat[0]> ").expect("prompt again");
 
     let mut say = |line: &str, want: &str| {
         prompt.send_line(line).expect("type");

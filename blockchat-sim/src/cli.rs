@@ -11,7 +11,7 @@ use blockchat_host::client::course;
 use blockchat_host::client::synthetic::Receivers;
 use blockchat_sim::scenario::{Cpu, Latency, Network, Scenario, ScenarioError, Stakes, Stop, Topology, Workload};
 use blockchat_sim::{Progress, Report, SimError, Simulation, export, say, say_raw};
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 
 /// A deterministic virtual-time simulator of BlockChat networks.
 #[derive(Debug, Parser)]
@@ -59,6 +59,14 @@ enum Command {
         #[arg(long)]
         only: Option<String>,
     },
+    /// Print a shell completion script (`blockchat-sim completions bash`).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page, in roff (`blockchat-sim man > blockchat-sim.1`).
+    Man,
 }
 
 #[derive(Debug, Args)]
@@ -156,6 +164,13 @@ pub fn execute(cli: Cli) -> Result<(), SimError> {
             Ok(())
         }
         Command::Bench { only } => crate::cli::bench(only.as_deref()),
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "blockchat-sim", &mut std::io::stdout());
+            Ok(())
+        }
+        Command::Man => clap_mangen::Man::new(Cli::command())
+            .render(&mut std::io::stdout())
+            .map_err(|source| SimError::Output { path: None, source }),
     }
 }
 

@@ -322,3 +322,20 @@ fn combined_faults_during_a_partition_settle_on_one_chain() {
     assert_healthy(&r);
     assert!(r.summary.virtual_time.as_secs() < 120, "the run did not settle: {:?}", r.summary.virtual_time);
 }
+
+/// Completions and the manual page name every subcommand.
+#[test]
+fn completions_and_the_manual_page_cover_every_subcommand() {
+    let bin = env!("CARGO_BIN_EXE_blockchat-sim");
+    let run = |args: &[&str]| std::process::Command::new(bin).args(args).output().unwrap();
+    let bash = run(&["completions", "bash"]);
+    assert!(bash.status.success());
+    let man = run(&["man"]);
+    assert!(man.status.success());
+    let (bash, man) = (String::from_utf8_lossy(&bash.stdout), String::from_utf8_lossy(&man.stdout));
+    assert!(man.contains(".TH blockchat-sim"), "{man}");
+    for word in ["run", "gen-inputs", "calibrate", "bench"] {
+        // roff escapes hyphens.
+        assert!(bash.contains(word) && man.contains(&word.replace('-', "\\-")), "{word} missing");
+    }
+}

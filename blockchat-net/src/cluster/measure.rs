@@ -185,6 +185,13 @@ impl RunResult {
                 self.other_cpu_seconds
             ),
             format!("blocks by node {:?}; balances (BCC) {balances:?}", c.blocks_by_node),
+            // A result exists only once these were checked (see `run_once`).
+            format!(
+                "checked: all {} nodes hold the same chain ({} blocks after genesis) and the same balances; the supply is conserved ({} BCC)",
+                self.nodes,
+                c.blocks,
+                format_bcc(c.balances.iter().sum())
+            ),
         ]
         .join("\n")
     }

@@ -290,8 +290,11 @@ pub struct PeerView {
     pub address: String,
     /// Key.
     pub key: Address,
-    /// Whether connected now (this node itself counts as connected).
+    /// Whether this node has a link to it now (never true of this node itself).
     pub connected: bool,
+    /// Whether it is this node.
+    #[serde(default)]
+    pub this_node: bool,
 }
 
 /// A successful answer.

@@ -36,6 +36,8 @@ pub struct BootstrapPlan {
     pub advertise: String,
     /// Who may join.
     pub admission: Admission,
+    /// Also show joins on the terminal (the prompt sends the logs to a file meanwhile).
+    pub show_progress: bool,
 }
 
 /// Runs the bootstrap's side until all `plan.nodes` have joined; returns the network.
@@ -50,7 +52,13 @@ pub async fn run_bootstrap(
     let mut members = vec![Member { id: 0, key: wallet.address(), address: plan.advertise.clone(), stake: plan.stake }];
     let (joins, mut pending) = mpsc::channel::<Pending>(64);
     let (roster_tx, roster_rx) = watch::channel::<Option<NetworkInfo>>(None);
-    info!("bootstrap: waiting for {} nodes to join", plan.nodes - 1);
+    let say = |line: String| {
+        if plan.show_progress {
+            println!("{line}");
+        }
+        info!("{line}");
+    };
+    say(format!("bootstrap: waiting for {} nodes to join at {}", plan.nodes - 1, plan.advertise));
     set_phase(gate, Phase::WaitingForJoins { missing: plan.nodes - 1 }, Some(0));
     while (members.len() as u32) < plan.nodes {
         tokio::select! {
@@ -68,8 +76,12 @@ pub async fn run_bootstrap(
             Some(Pending { request, id }) = pending.recv() => {
                 let answer = admit(&mut members, &request, plan.params.initial_balance);
                 if let Ok(k) = answer {
-                    info!("node {k} joined from {} with stake {} BCC", request.advertise, format_bcc(request.stake));
                     let missing = plan.nodes - members.len() as u32;
+                    say(format!(
+                        "node {k} joined from {} with stake {} BCC ({missing} still to join)",
+                        request.advertise,
+                        format_bcc(request.stake)
+                    ));
                     set_phase(gate, Phase::WaitingForJoins { missing }, Some(0));
                 }
                 let _ = id.send(answer);
@@ -78,7 +90,7 @@ pub async fn run_bootstrap(
     }
     let info = NetworkInfo::build(plan.params, members, clock::now())?;
     Roster::new(info.clone(), wallet.address())?;
-    info!("all {} nodes joined; sending the roster and the genesis", plan.nodes);
+    say(format!("all {} nodes joined; sending the roster and the genesis", plan.nodes));
     let _ = roster_tx.send(Some(info.clone()));
     // Give the joiners' tasks a moment to send it before the listener changes hands.
     tokio::time::sleep(Duration::from_millis(50)).await;

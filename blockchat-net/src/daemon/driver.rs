@@ -361,7 +361,8 @@ impl Driver {
                         id: m.id,
                         address: m.address.clone(),
                         key: m.key,
-                        connected: m.key == me || self.host.is_up(&m.key),
+                        connected: m.key != me && self.host.is_up(&m.key),
+                        this_node: m.key == me,
                     })
                     .collect(),
             },

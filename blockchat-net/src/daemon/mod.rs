@@ -282,7 +282,15 @@ pub async fn run_node(args: NodeArgs) -> Result<(), RunError> {
         }
         (None, Some(params)) => {
             let nodes = args.nodes.unwrap_or(1);
-            let plan = BootstrapPlan { nodes, params, stake: args.stake, advertise: advertise.clone(), admission };
+            let show_progress = !args.no_repl;
+            let plan = BootstrapPlan {
+                nodes,
+                params,
+                stake: args.stake,
+                advertise: advertise.clone(),
+                admission,
+                show_progress,
+            };
             let info = bootstrap::run_bootstrap(&listener, &wallet, &plan, args.max_frame, &gate).await?;
             let roster = Roster::new(info, wallet.address()).map_err(WireError::from)?;
             data.save_network(&roster.info)?;

@@ -85,7 +85,11 @@ pub fn render(response: &Response) -> String {
         Reply::Peers { peers } => peers
             .iter()
             .map(|p| {
-                let state = if p.connected { "connected" } else { "not connected" };
+                let state = match (p.this_node, p.connected) {
+                    (true, _) => "this node",
+                    (false, true) => "connected",
+                    (false, false) => "not connected",
+                };
                 format!("node {} at {} ({}): {state}", p.id, p.address, p.key.short())
             })
             .collect::<Vec<_>>()
