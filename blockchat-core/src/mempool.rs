@@ -487,10 +487,10 @@ impl Mempool {
     /// fits without it.
     pub fn evict(&mut self, tx: &Transaction, error: TxError, ledger: &Ledger) -> Vec<(Arc<Transaction>, TxError)> {
         let mut dropped = Vec::new();
-        if let Some(seq) = self.forget(&tx.id()) {
-            if let Some((t, _)) = self.queue.remove(seq) {
-                dropped.push((t, error));
-            }
+        if let Some(seq) = self.forget(&tx.id())
+            && let Some((t, _)) = self.queue.remove(seq)
+        {
+            dropped.push((t, error));
         }
         self.recheck(tx.sender(), ledger, &mut dropped);
         dropped

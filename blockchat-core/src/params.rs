@@ -104,7 +104,7 @@ impl NetworkParams {
 
     /// Checks every value's range.
     pub fn validate(&self) -> Result<(), ParamsError> {
-        let whole_ms = |d: Duration| d >= Duration::from_millis(1) && d.subsec_nanos() % 1_000_000 == 0;
+        let whole_ms = |d: Duration| d >= Duration::from_millis(1) && d.subsec_nanos().is_multiple_of(1_000_000);
         if self.capacity == 0 {
             return Err(ParamsError::ZeroCapacity);
         }

@@ -89,13 +89,10 @@ impl Wallet {
         let mut secret = [0u8; 32];
         hex::decode_to_slice(secret_hex.trim(), &mut secret).map_err(|_| KeyFileError::BadSecret)?;
         let wallet = Wallet::from_secret(secret);
-        if let Some(stored) = lines.next().and_then(|l| l.strip_prefix("address ")) {
-            if stored.trim() != wallet.address.to_hex() {
-                return Err(KeyFileError::AddressMismatch {
-                    stored: stored.trim().to_string(),
-                    derived: wallet.address,
-                });
-            }
+        if let Some(stored) = lines.next().and_then(|l| l.strip_prefix("address "))
+            && stored.trim() != wallet.address.to_hex()
+        {
+            return Err(KeyFileError::AddressMismatch { stored: stored.trim().to_string(), derived: wallet.address });
         }
         Ok(wallet)
     }

@@ -88,10 +88,8 @@ fn documented() -> Vec<(String, String)> {
             inside = t == "```vectors";
             continue;
         }
-        if inside {
-            if let Some((k, val)) = t.split_once(" = ") {
-                out.push((k.trim().to_string(), val.trim().to_string()));
-            }
+        if inside && let Some((k, val)) = t.split_once(" = ") {
+            out.push((k.trim().to_string(), val.trim().to_string()));
         }
     }
     out

@@ -353,7 +353,7 @@ impl Simulation {
                 let at_most = stopped + Duration::from_secs(60);
                 self.deadline = Some(self.deadline.map_or(quiet, |d| d.max(self.last_commit + drain)).min(at_most));
             }
-            if self.events % 65_536 == 0 {
+            if self.events.is_multiple_of(65_536) {
                 progress(self.progress());
             }
         }
@@ -421,14 +421,14 @@ impl Simulation {
         let n = &mut self.nodes[id];
         // A copy of a pending transaction changes nothing wherever it is handled: its reader
         // and a moment of the loop are all it costs.
-        if let Queued::Message { message, bytes, .. } = &item {
-            if n.host.ignores(message) {
-                let cost = self.cost.cost(&Work::default(), *bytes as usize);
-                let done = self.machine.run(self.cpus[id].busy_until.max(self.now), cost);
-                self.cpus[id].busy_until = done;
-                self.metrics.duplicates += 1;
-                return;
-            }
+        if let Queued::Message { message, bytes, .. } = &item
+            && n.host.ignores(message)
+        {
+            let cost = self.cost.cost(&Work::default(), *bytes as usize);
+            let done = self.machine.run(self.cpus[id].busy_until.max(self.now), cost);
+            self.cpus[id].busy_until = done;
+            self.metrics.duplicates += 1;
+            return;
         }
         if self.cpus[id].busy_until <= self.now && n.urgent.is_empty() && n.normal.is_empty() {
             self.run_input(id, item);

@@ -60,10 +60,10 @@ impl Links {
 
     /// Whether a message from `a` can reach `b` at all.
     pub fn allowed(&self, a: NodeId, b: NodeId) -> bool {
-        if let Some(g) = &self.group {
-            if g[a] != g[b] {
-                return false;
-            }
+        if let Some(g) = &self.group
+            && g[a] != g[b]
+        {
+            return false;
         }
         !self.cut.contains_key(&(a, b))
     }

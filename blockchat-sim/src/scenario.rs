@@ -581,15 +581,15 @@ impl Scenario {
         if let Some((node, &stake_bcc)) = stakes.iter().enumerate().find(|(_, s)| **s > self.initial_balance_bcc) {
             return Err(ScenarioError::StakeAboveBalance { node, stake_bcc, balance_bcc: self.initial_balance_bcc });
         }
-        if let Topology::Regular { k } = self.topology {
-            if k >= nodes || (k * nodes) % 2 == 1 || k == 0 {
-                return Err(ScenarioError::NoRegularOverlay { k, nodes });
-            }
+        if let Topology::Regular { k } = self.topology
+            && (k >= nodes || (k * nodes) % 2 == 1 || k == 0)
+        {
+            return Err(ScenarioError::NoRegularOverlay { k, nodes });
         }
-        if let Some(loss) = &self.network.loss {
-            if !(0.0..1.0).contains(&loss.rate) {
-                return Err(ScenarioError::LossRate { rate: loss.rate });
-            }
+        if let Some(loss) = &self.network.loss
+            && !(0.0..1.0).contains(&loss.rate)
+        {
+            return Err(ScenarioError::LossRate { rate: loss.rate });
         }
         for f in &self.faults {
             let (Fault::Crash { node, .. } | Fault::Byzantine { node, .. }) = f;
@@ -609,10 +609,10 @@ impl Scenario {
         if let Some(&node) = named.iter().find(|n| **n >= nodes) {
             return Err(ScenarioError::EventNode { node, nodes });
         }
-        if let Workload::Synthetic { rate_per_node: Some(rate), .. } = &self.workload {
-            if *rate <= 0.0 || !rate.is_finite() {
-                return Err(ScenarioError::Rate { rate: *rate });
-            }
+        if let Workload::Synthetic { rate_per_node: Some(rate), .. } = &self.workload
+            && (*rate <= 0.0 || !rate.is_finite())
+        {
+            return Err(ScenarioError::Rate { rate: *rate });
         }
         let range = |what, [min_ms, max_ms]: [f64; 2]| {
             if min_ms < 0.0 || max_ms < min_ms || !max_ms.is_finite() {

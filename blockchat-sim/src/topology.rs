@@ -48,10 +48,10 @@ impl Topology {
             return Err(TopologyError::Impossible { n, k });
         }
         for _ in 0..200 {
-            if let Some(t) = try_regular(n, k, rng) {
-                if t.is_connected() {
-                    return Ok(t);
-                }
+            if let Some(t) = try_regular(n, k, rng)
+                && t.is_connected()
+            {
+                return Ok(t);
             }
         }
         Err(TopologyError::GaveUp { n, k })

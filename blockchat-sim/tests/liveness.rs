@@ -20,7 +20,7 @@ fn scenario(seed: u64) -> (Scenario, Option<(f64, f64)>) {
     let pick = |k: u64, n: u64| (seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (8 * k)) % n;
     let nodes = 4 + pick(1, 4) as usize;
     let late = Late { node: pick(2, nodes as u64) as usize, by_ms: (pick(3, ROUND_MS + 1)) as f64 };
-    let crash = (seed % 3 == 0).then_some((1.5, 2.5));
+    let crash = seed.is_multiple_of(3).then_some((1.5, 2.5));
     let mut faults = Vec::new();
     if let Some((at_s, restart)) = crash {
         let node = (late.node + 1) % nodes;

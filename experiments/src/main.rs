@@ -73,11 +73,11 @@ enum Error {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Some(j) = cli.jobs {
-        if let Err(e) = rayon::ThreadPoolBuilder::new().num_threads(j.max(1)).build_global() {
-            eprintln!("error: cannot start {j} worker threads: {e}");
-            return ExitCode::from(2);
-        }
+    if let Some(j) = cli.jobs
+        && let Err(e) = rayon::ThreadPoolBuilder::new().num_threads(j.max(1)).build_global()
+    {
+        eprintln!("error: cannot start {j} worker threads: {e}");
+        return ExitCode::from(2);
     }
     match execute(cli) {
         Ok(()) => ExitCode::SUCCESS,

@@ -131,10 +131,10 @@ impl<C: SignatureCheck> Node<C> {
         let mut step = Step::default();
         // A copy of a transaction already pending changes nothing, so nothing can follow from it;
         // in a gossiping network most inputs are such copies.
-        if let Input::Peer { message: PeerMessage::Transaction(tx), .. } = &input {
-            if self.mempool.knows(tx) {
-                return step;
-            }
+        if let Input::Peer { message: PeerMessage::Transaction(tx), .. } = &input
+            && self.mempool.knows(tx)
+        {
+            return step;
         }
         match input {
             Input::Submit(request) => self.on_submit(now, request, &mut step),
@@ -165,13 +165,14 @@ impl<C: SignatureCheck> Node<C> {
                     // again from the bottom of the reorganisation window, or, if that is where it
                     // started, give up: the fork lies beyond reach.
                     let floor = self.reorg_floor();
-                    if let Some((index, parent)) = first {
-                        if !moved && !self.chain.contains(&parent) {
-                            if index <= floor {
-                                self.sync.give_up();
-                            } else {
-                                self.sync.want(from, floor);
-                            }
+                    if let Some((index, parent)) = first
+                        && !moved
+                        && !self.chain.contains(&parent)
+                    {
+                        if index <= floor {
+                            self.sync.give_up();
+                        } else {
+                            self.sync.want(from, floor);
                         }
                     }
                 }
@@ -243,10 +244,10 @@ impl<C: SignatureCheck> Node<C> {
         let mut fresh: Vec<Arc<Transaction>> = Vec::with_capacity(txs.len());
         let mut ids = BTreeSet::new();
         for tx in txs {
-            if let Some(tx) = self.precheck_from_peer(tx, from, step) {
-                if ids.insert(tx.id()) {
-                    fresh.push(tx);
-                }
+            if let Some(tx) = self.precheck_from_peer(tx, from, step)
+                && ids.insert(tx.id())
+            {
+                fresh.push(tx);
             }
         }
         let verdicts = self.verify_all(&fresh, &mut step.work);
@@ -505,14 +506,15 @@ impl<C: SignatureCheck> Node<C> {
             step.outputs.push(Output::SetTimer { timer, at: now + wait });
             self.round_timer = Some(self.round);
         }
-        if let Some(due) = self.partial_due() {
-            if !self.interval_timer && self.validator_for(self.round) == Some(me) {
-                let timer = Timer::BlockInterval { generation };
-                // Strictly later than now, so a driver can never spin on it.
-                let at = due.max(now + std::time::Duration::from_micros(1));
-                step.outputs.push(Output::SetTimer { timer, at });
-                self.interval_timer = true;
-            }
+        if let Some(due) = self.partial_due()
+            && !self.interval_timer
+            && self.validator_for(self.round) == Some(me)
+        {
+            let timer = Timer::BlockInterval { generation };
+            // Strictly later than now, so a driver can never spin on it.
+            let at = due.max(now + std::time::Duration::from_micros(1));
+            step.outputs.push(Output::SetTimer { timer, at });
+            self.interval_timer = true;
         }
     }
 }

@@ -215,11 +215,11 @@ impl Client {
         me: usize,
         members: Arc<[Address]>,
     ) -> Result<Client, ClientError> {
-        if let Plan::Lines(lines) = &plan {
-            if let Some(l) = lines.iter().find(|l| l.to >= members.len()) {
-                let last = members.len().saturating_sub(1);
-                return Err(ClientError::UnknownNode { number: l.number, to: l.to, last });
-            }
+        if let Plan::Lines(lines) = &plan
+            && let Some(l) = lines.iter().find(|l| l.to >= members.len())
+        {
+            let last = members.len().saturating_sub(1);
+            return Err(ClientError::UnknownNode { number: l.number, to: l.to, last });
         }
         pace.check()?;
         Ok(Client::build(plan, pace, rng, me, members))

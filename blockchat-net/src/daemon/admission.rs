@@ -77,16 +77,16 @@ pub fn read_keys(path: &Path) -> Result<BTreeSet<Address>, KeysFileError> {
 impl Admission {
     /// Checks a verified join request answering `challenge` against the token and the key list.
     pub fn check(&self, request: &JoinRequest, challenge: &[u8; 32]) -> Result<(), WireError> {
-        if let Some(token) = &self.token {
-            if request.token_proof != handshake::token_proof(Some(token), challenge, &request.key) {
-                let why = if request.token_proof == [0; 32] { "a join token is required" } else { "wrong join token" };
-                return Err(WireError::Refused(why.into()));
-            }
+        if let Some(token) = &self.token
+            && request.token_proof != handshake::token_proof(Some(token), challenge, &request.key)
+        {
+            let why = if request.token_proof == [0; 32] { "a join token is required" } else { "wrong join token" };
+            return Err(WireError::Refused(why.into()));
         }
-        if let Some(keys) = &self.keys {
-            if !keys.contains(&request.key) {
-                return Err(WireError::Refused(format!("key {} is not on the bootstrap's list", request.key)));
-            }
+        if let Some(keys) = &self.keys
+            && !keys.contains(&request.key)
+        {
+            return Err(WireError::Refused(format!("key {} is not on the bootstrap's list", request.key)));
         }
         Ok(())
     }

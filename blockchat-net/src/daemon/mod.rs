@@ -188,12 +188,12 @@ fn plan_of(args: &NodeArgs) -> Result<(Plan, Pace), RunError> {
     pace.check().map_err(|error| RunError::Client { path: PathBuf::from(flag), error })?;
     // The bootstrap knows the network's size: a line naming a node beyond it is refused now,
     // not after the others have joined and wait for this node.
-    if let (Plan::Lines(lines), true, Some(nodes)) = (&plan, args.bootstrap, args.nodes) {
-        if let Some(l) = lines.iter().find(|l| l.to >= nodes as usize) {
-            let path = args.input.clone().unwrap_or_default();
-            let error = ClientError::UnknownNode { number: l.number, to: l.to, last: nodes as usize - 1 };
-            return Err(RunError::Client { path, error });
-        }
+    if let (Plan::Lines(lines), true, Some(nodes)) = (&plan, args.bootstrap, args.nodes)
+        && let Some(l) = lines.iter().find(|l| l.to >= nodes as usize)
+    {
+        let path = args.input.clone().unwrap_or_default();
+        let error = ClientError::UnknownNode { number: l.number, to: l.to, last: nodes as usize - 1 };
+        return Err(RunError::Client { path, error });
     }
     Ok((plan, pace))
 }
