@@ -66,6 +66,8 @@ fn init_logs(file: Option<std::fs::File>) {
 }
 
 fn node(args: NodeArgs) -> Result<(), String> {
+    // Bad flags or files are refused before the data dir and its log file are created.
+    daemon::check(&args).map_err(|e| e.to_string())?;
     let log_file = match (&args.data_dir, args.no_repl) {
         (Some(dir), false) => {
             std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;

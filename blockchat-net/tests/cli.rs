@@ -243,3 +243,28 @@ fn a_config_file_sets_flags_and_flags_override_it() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read the config file"));
 }
+
+/// Bad flags are refused before anything is created: the data dir (and, with the prompt, its
+/// log file) appears only once the flags and the files they name have been checked.
+#[test]
+fn bad_flags_create_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("node");
+    let data_s = data.display().to_string();
+    let missing = dir.path().join("missing.txt").display().to_string();
+    let cases: [&[&str]; 4] = [
+        &["--bootstrap", "-n", "0", "-c", "5"],
+        &["--bootstrap", "-n", "3", "-c", "0"],
+        &["--bootstrap", "-n", "3", "-c", "5", "--input", &missing],
+        &["--join", "127.0.40.2:7000", "--max-frame", "10"],
+    ];
+    for flags in cases {
+        let out = Command::new(BIN)
+            .args(flags)
+            .args(["--data-dir", &data_s, "--listen", "127.0.40.9:7000"])
+            .output()
+            .expect("run");
+        assert_eq!(out.status.code(), Some(1), "{flags:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(!data.exists(), "{flags:?} created {}", data.display());
+    }
+}

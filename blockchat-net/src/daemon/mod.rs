@@ -223,27 +223,47 @@ fn drop_absent_nodes(plan: Plan, nodes: usize) -> Plan {
     }
 }
 
-/// Runs a node until shutdown.
-pub async fn run_node(args: NodeArgs) -> Result<(), RunError> {
+/// What the flags say, checked before anything is created (the data dir, the log file).
+pub struct Checked {
+    /// The network's parameters, for the bootstrap.
+    params: Option<NetworkParams>,
+    /// The client's plan and pace (an input file is read and checked here).
+    plan: Plan,
+    pace: Pace,
+    /// Who may join.
+    admission: Admission,
+}
+
+/// Checks the flags and reads the files they name, creating nothing.
+pub fn check(args: &NodeArgs) -> Result<Checked, RunError> {
     if args.max_frame < 64 << 10 {
         let value = args.max_frame.to_string();
         return Err(RunError::Range { flag: "--max-frame", value, expected: "at least 65536" });
     }
-    let dir = args.data_dir.as_deref().ok_or(RunError::Missing { flag: "--data-dir DIR", why: "" })?;
+    if args.data_dir.is_none() {
+        return Err(RunError::Missing { flag: "--data-dir DIR", why: "" });
+    }
     let params = if args.bootstrap {
         match args.nodes {
             None => return Err(RunError::Missing { flag: "-n N (the number of nodes)", why: " with --bootstrap" }),
             Some(0) => return Err(RunError::Range { flag: "-n", value: "0".into(), expected: "at least 1" }),
-            Some(_) => Some(params_of(&args)?),
+            Some(_) => Some(params_of(args)?),
         }
     } else {
         None
     };
-    let (plan, pace) = plan_of(&args)?;
+    let (plan, pace) = plan_of(args)?;
     let admission = Admission {
         token: args.join_token.clone(),
         keys: args.allow_keys.as_deref().map(admission::read_keys).transpose()?,
     };
+    Ok(Checked { params, plan, pace, admission })
+}
+
+/// Runs a node until shutdown.
+pub async fn run_node(args: NodeArgs) -> Result<(), RunError> {
+    let Checked { params, plan, pace, admission } = check(&args)?;
+    let dir = args.data_dir.as_deref().ok_or(RunError::Missing { flag: "--data-dir DIR", why: "" })?;
     let data = DataDir::open(dir)?;
     let (wallet, created) = data.load_or_create_wallet()?;
     info!("{} wallet {}", if created { "created" } else { "loaded" }, wallet.address());
