@@ -27,12 +27,14 @@ commands:
   balance                    your balance and stake
   status                     height, peers, mempool
   history [n]                your last n committed transactions (default 20)
+  blocks <height> [n]        n blocks of the chain from that height (default 10)
   peers                      every node and whether it is connected
   help                       this text
   exit                       stop the node and leave";
 
 /// Every command word, for completion.
-pub const WORDS: &[&str] = &["t", "m", "stake", "view", "balance", "status", "history", "peers", "help", "exit"];
+pub const WORDS: &[&str] =
+    &["t", "m", "stake", "view", "balance", "status", "history", "blocks", "peers", "help", "exit"];
 
 fn recipient(word: &str) -> Result<Recipient, String> {
     // 64 hex digits are an address even when every one is a decimal digit.
@@ -93,6 +95,14 @@ pub fn parse(line: &str) -> Result<Option<Command>, String> {
             Ok(limit) => Request::History { limit },
             Err(_) => return usage("history [n]"),
         },
+        "blocks" => {
+            let mut words = rest.split_whitespace().map(str::parse::<u64>);
+            match (words.next(), words.next(), words.next()) {
+                (Some(Ok(from)), None, None) => Request::Chain { from, limit: 10 },
+                (Some(Ok(from)), Some(Ok(n)), None) => Request::Chain { from, limit: n.min(1_000) as usize },
+                _ => return usage("blocks <height> [n]"),
+            }
+        }
         "help" | "?" => return Ok(Some(Command::Help)),
         "exit" | "quit" => return Ok(Some(Command::Exit)),
         other => return Err(format!("unknown command '{other}' (type help for the list)")),
@@ -122,6 +132,11 @@ mod tests {
             ("view", node(Request::View)),
             ("balance", node(Request::Balance)),
             ("history 5", node(Request::History { limit: 5 })),
+            ("blocks 3", node(Request::Chain { from: 3, limit: 10 })),
+            ("blocks 0 5000", node(Request::Chain { from: 0, limit: 1_000 })),
+            ("blocks", Err("usage: blocks <height> [n]".into())),
+            ("blocks -1", Err("usage: blocks <height> [n]".into())),
+            ("blocks 1 2 3", Err("usage: blocks <height> [n]".into())),
             ("help", Ok(Some(Command::Help))),
             ("exit", Ok(Some(Command::Exit))),
             ("t 2", Err("usage: t <id|address> <amount>".into())),

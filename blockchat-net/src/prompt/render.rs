@@ -100,13 +100,14 @@ pub fn render(response: &Response) -> String {
         Reply::Chain { blocks } => blocks
             .iter()
             .map(|b| {
+                let by = b.validator.map_or("genesis".to_string(), |v| format!("node {v}"));
                 format!(
-                    "{} {} validator {:?} round {} txs {}",
+                    "block {} {} by {by}, round {}: {} transactions, fees {} BCC",
                     b.index,
                     b.hash.short(),
-                    b.validator,
                     b.round,
-                    b.transactions
+                    b.transactions,
+                    format_bcc(b.fees)
                 )
             })
             .collect::<Vec<_>>()
