@@ -26,7 +26,18 @@ fn seconds(text: &str) -> Result<f64, String> {
 /// BlockChat: a Proof-of-Stake blockchain node, its client, a local cluster runner and a
 /// calibration of this machine's I/O for the simulator.
 #[derive(Debug, Parser)]
-#[command(name = "blockchat", version, args_conflicts_with_subcommands = true, args_override_self = true)]
+#[command(
+    name = "blockchat",
+    version,
+    args_conflicts_with_subcommands = true,
+    args_override_self = true,
+    after_help = "Examples:
+  blockchat --bootstrap -n 5 -c 10 -s 10 --listen 127.0.0.1:7000 --data-dir /tmp/bc/0
+  blockchat --join 127.0.0.1:7000 --listen 127.0.0.2:7000 -s 10 --data-dir /tmp/bc/1
+  blockchat --data-dir /tmp/bc/1                    # restart: the data dir is enough
+  blockchat --config node1.toml --stake 20          # settings from a file, one overridden
+  blockchat cluster -n 5 -c 10 -s 10                # five local nodes, a workload, a check"
+)]
 pub struct Cli {
     /// A subcommand; without one, run a node.
     #[command(subcommand)]
@@ -141,21 +152,33 @@ pub enum Sub {
     #[command(after_help = crate::prompt::command::HELP)]
     Client(ClientArgs),
     /// Start n nodes on 127.0.0.1 … 127.0.0.n, run a workload, measure, check, stop.
+    #[command(after_help = "Examples:
+  blockchat cluster -n 5 -c 10 -s 10
+  blockchat cluster -n 10 -c 5 --inputs ../shared/data/blockchat-inputs/10nodes --think-ms 100-500
+  blockchat cluster -n 5 -c 100 --synthetic 100000 --runs 3 --csv synthetic.csv")]
     Cluster(ClusterArgs),
     /// Write generated course-format input files (seeded, deterministic).
+    #[command(after_help = "Example:\n  blockchat inputs -n 5 --lines 100 --seed 1 --out inputs/5nodes")]
     Inputs(InputsArgs),
     /// Measure this machine's I/O as the daemon does it (frames over loopback TCP, block-log
     /// appends and syncs) and print the simulator's cost model fields for it.
+    #[command(after_help = "Example:\n  blockchat calibrate --data-dir /var/lib/blockchat --out io.toml")]
     Calibrate(CalibrateArgs),
     /// Cut a damaged block log at its first damaged record (the whole log is copied aside
     /// first); the node then fetches the blocks after it from its peers.
+    #[command(after_help = "Example (the node is stopped):\n  blockchat repair --data-dir /var/lib/blockchat")]
     Repair(RepairArgs),
     /// Settings: `blockchat config show [--config FILE] [flags]` prints what a node started with
     /// them would use, as a config file.
+    #[command(after_help = "Example:\n  blockchat config show --config node1.toml --stake 20")]
     Config(ConfigArgs),
     /// Print a shell completion script (`blockchat completions bash > /etc/bash_completion.d/blockchat`).
+    #[command(
+        after_help = "Example:\n  blockchat completions bash > ~/.local/share/bash-completion/completions/blockchat"
+    )]
     Completions(CompletionsArgs),
     /// Print the manual page, in roff (`blockchat man > blockchat.1; man ./blockchat.1`).
+    #[command(after_help = "Example:\n  blockchat man > blockchat.1 && man ./blockchat.1")]
     Man,
 }
 
@@ -171,7 +194,10 @@ pub struct ConfigArgs {
 #[derive(Debug, Subcommand)]
 pub enum ConfigWhat {
     /// Print the effective settings (the file's, overridden by the flags) as TOML.
-    #[command(args_override_self = true)]
+    #[command(
+        args_override_self = true,
+        after_help = "Example:\n  blockchat config show --config node1.toml --stake 20"
+    )]
     Show(Box<NodeArgs>),
 }
 
@@ -305,4 +331,34 @@ pub struct InputsArgs {
     /// Output directory.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
+}
+
+/// Every command of `command` (itself and its subcommands, recursively) whose help shows no
+/// example, by path; shared by the binaries' tests.
+pub fn commands_without_examples(command: &clap::Command, path: &str) -> Vec<String> {
+    let mut missing = Vec::new();
+    let shows = |c: &clap::Command| {
+        [c.get_after_help(), c.get_after_long_help(), c.get_long_about()]
+            .into_iter()
+            .flatten()
+            .any(|text| text.to_string().contains("Example"))
+    };
+    if command.get_name() != "help" && !shows(command) {
+        missing.push(path.to_string());
+    }
+    for sub in command.get_subcommands() {
+        missing.extend(commands_without_examples(sub, &format!("{path} {}", sub.get_name())));
+    }
+    missing
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn every_command_shows_an_example() {
+        let missing = super::commands_without_examples(&super::Cli::command(), "blockchat");
+        assert!(missing.is_empty(), "no example in the help of: {missing:?}");
+    }
 }

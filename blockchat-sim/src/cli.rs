@@ -37,6 +37,7 @@ enum Command {
                                                       # a local cluster of this machine")]
     Run(Box<RunArgs>),
     /// Write course-format input files (trans{i}.txt, lines `id<N> <message>`).
+    #[command(after_help = "Example:\n  blockchat-sim gen-inputs -n 10 --lines 100 --seed 3 --out inputs/10nodes")]
     GenInputs {
         /// Number of nodes (files).
         #[arg(short = 'n', long)]
@@ -52,20 +53,26 @@ enum Command {
         out: PathBuf,
     },
     /// Measure this machine's cryptography and print a CPU cost model (TOML for `[cpu]`).
+    #[command(after_help = "Example:\n  blockchat-sim calibrate > cpu.toml   # then --scenario cpu.toml")]
     Calibrate,
     /// Run the documented performance scenarios and print wall times.
+    #[command(after_help = "Examples:\n  blockchat-sim bench\n  blockchat-sim bench --only overlay")]
     Bench {
         /// Run only the scenarios whose name contains this.
         #[arg(long)]
         only: Option<String>,
     },
     /// Print a shell completion script (`blockchat-sim completions bash`).
+    #[command(
+        after_help = "Example:\n  blockchat-sim completions bash > ~/.local/share/bash-completion/completions/blockchat-sim"
+    )]
     Completions {
         /// The shell.
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
     /// Print the manual page, in roff (`blockchat-sim man > blockchat-sim.1`).
+    #[command(after_help = "Example:\n  blockchat-sim man > blockchat-sim.1 && man ./blockchat-sim.1")]
     Man,
 }
 

@@ -92,6 +92,17 @@ pub enum SimError {
     },
 }
 
+impl SimError {
+    /// 2 when the scenario, a flag or a file it names is unusable (a usage error), 1 when
+    /// running failed.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            SimError::Scenario(_) | SimError::Inputs(_) => 2,
+            _ => 1,
+        }
+    }
+}
+
 /// Runs `scenario` to its end and reports.
 pub fn run(scenario: &Scenario) -> Result<Report, SimError> {
     Simulation::new(scenario, None)?.run(&mut |_| {})

@@ -116,6 +116,10 @@ fn bad_command_lines_are_clear_errors() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(want), "{args:?}: {err}");
     }
+    // A run that fails while running (here: its CSV cannot be written) exits with 1.
+    let out = std::process::Command::new(bin).args(["run", "--csv", "/nonexistent/dir/runs.csv"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot write /nonexistent/dir/runs.csv"));
 }
 
 fn official(dir: &str) -> Option<PathBuf> {

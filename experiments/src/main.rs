@@ -31,15 +31,25 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Every suite with its full seeds, then results/README.md.
+    #[command(
+        after_help = "Examples:\n  experiments all                 # reuse stored runs, compute the rest\n  experiments all --redo --jobs 2 # recompute every run"
+    )]
     All,
     /// A small subset for CI (into target/experiments-quick by default).
+    #[command(after_help = "Example:\n  experiments quick --out /tmp/quick")]
     Quick,
     /// One suite.
+    #[command(
+        after_help = "Examples:\n  experiments run fairness\n  experiments run scalability --redo --out /tmp/results"
+    )]
     Run {
         /// The suite's name (see `list`).
         suite: String,
     },
     /// Rerun one row alone and compare it with the stored one.
+    #[command(
+        after_help = "Example:\n  experiments rerun fairness stakes=100/10/10/10/10,capacity=5,seed=1   # a run_id of runs.csv"
+    )]
     Rerun {
         /// The suite's name.
         suite: String,
@@ -47,10 +57,14 @@ enum Command {
         run_id: String,
     },
     /// The suites and their sizes.
+    #[command(after_help = "Example:\n  experiments list")]
     List,
     /// Predict every configuration measured on real clusters (results/real/course_grid.csv and
     /// synthetic.csv) with the cost model measured in the same sitting (results/real/io-cost.toml)
     /// and write results/real/comparison.csv and comparison.svg.
+    #[command(
+        after_help = "Example (after bash blockchat-net/scripts/bench.sh sitting 5):\n  experiments compare-real --cores 2"
+    )]
     CompareReal {
         /// Cores of the host the real clusters ran on.
         #[arg(long, default_value_t = 2)]
@@ -61,14 +75,50 @@ enum Command {
     },
 }
 
+/// Why a command failed.
 #[derive(Debug, thiserror::Error)]
 enum Error {
+    /// A suite is unknown or cannot be expanded.
     #[error(transparent)]
     Suite(#[from] SuiteError),
+    /// A suite's runs failed.
     #[error(transparent)]
     Run(#[from] RunError),
-    #[error("{0}")]
-    Other(String),
+    /// A file could not be written.
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// `rerun` was given a run id the suite does not have.
+    #[error("no run '{run_id}' in suite {suite}")]
+    NoSuchRun {
+        /// The suite.
+        suite: String,
+        /// The id asked for.
+        run_id: String,
+    },
+    /// A rerun's simulation failed.
+    #[error("the run failed: {0}")]
+    Simulation(#[from] blockchat_sim::SimError),
+    /// A rerun gave another row than the stored one.
+    #[error("DIFFERS from the stored row in {suite}/runs.csv")]
+    Differs {
+        /// The suite.
+        suite: String,
+    },
+}
+
+impl Error {
+    /// 2 for what the command line asked wrongly, 1 for what went wrong while running.
+    fn exit_code(&self) -> u8 {
+        match self {
+            Error::Suite(SuiteError::Unknown(_)) | Error::NoSuchRun { .. } => 2,
+            _ => 1,
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -83,7 +133,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
-            ExitCode::from(2)
+            ExitCode::from(e.exit_code())
         }
     }
 }
@@ -112,7 +162,7 @@ fn execute(cli: Cli) -> Result<(), Error> {
             let comparison_path = out.join("real/comparison.csv");
             let comparison = if comparison_path.exists() { Some(Table::read(&comparison_path)?) } else { None };
             let text = readme::render_with(&done, &machine(), comparison.as_ref());
-            std::fs::write(&path, text).map_err(|e| Error::Other(format!("{}: {e}", path.display())))?;
+            std::fs::write(&path, text).map_err(|source| Error::Write { path: path.clone(), source })?;
             say!("wrote {}", path.display());
             Ok(())
         }
@@ -160,15 +210,15 @@ fn execute(cli: Cli) -> Result<(), Error> {
                 .runs
                 .iter()
                 .find(|r| r.id == run_id)
-                .ok_or_else(|| Error::Other(format!("no run '{run_id}' in suite {suite}")))?;
-            let report = blockchat_sim::run(&run.scenario).map_err(|e| Error::Other(e.to_string()))?;
+                .ok_or_else(|| Error::NoSuchRun { suite: suite.clone(), run_id: run_id.clone() })?;
+            let report = blockchat_sim::run(&run.scenario)?;
             say_raw!("{}", report.text());
             let stored = Table::read(&out.join(&suite).join("runs.csv"))?;
             let row = stored.rows.iter().find(|r| r[2] == run_id);
             let fresh = report.csv_row();
             match row {
                 Some(r) if r[4 + s.axes.len()..] == fresh[..] => say!("matches the stored row in {suite}/runs.csv"),
-                Some(_) => return Err(Error::Other(format!("DIFFERS from the stored row in {suite}/runs.csv"))),
+                Some(_) => return Err(Error::Differs { suite }),
                 None => say!("(no stored row to compare with)"),
             }
             Ok(())
