@@ -8,6 +8,7 @@ use std::time::Instant;
 use blockchat_sim::{say, say_raw};
 use clap::{Parser, Subcommand};
 use experiments::runner::{RunError, Table};
+use experiments::shard::Shard;
 use experiments::suite::{SUITES, Suite, SuiteError};
 use experiments::{produce, readme};
 
@@ -35,15 +36,26 @@ enum Command {
         after_help = "Examples:\n  experiments all                 # reuse stored runs, compute the rest\n  experiments all --redo --jobs 2 # recompute every run"
     )]
     All,
-    /// A small subset for CI (into target/experiments-quick by default).
+    /// A small subset for CI (into $CARGO_TARGET_DIR/experiments-quick, else the system's
+    /// temporary directory, unless --out says).
     #[command(after_help = "Example:\n  experiments quick --out /tmp/quick")]
     Quick,
-    /// One suite.
+    /// One suite, or one shard of it (then `merge` puts the shards together).
     #[command(
-        after_help = "Examples:\n  experiments run fairness\n  experiments run scalability --redo --out /tmp/results"
+        after_help = "Examples:\n  experiments run fairness\n  experiments run scalability --redo --out /tmp/results\n  experiments run faults --shard 2/8 --out /shared/results   # one Slurm array task (experiments/slurm)"
     )]
     Run {
         /// The suite's name (see `list`).
+        suite: String,
+        /// Compute only every N-th run, starting at the I-th (from 0), into SUITE/shards/.
+        #[arg(long, value_name = "I/N")]
+        shard: Option<Shard>,
+    },
+    /// Merge a suite's shards into runs.csv, summary.csv and the plots, byte for byte what an
+    /// unsharded run writes.
+    #[command(after_help = "Example:\n  experiments merge faults --out /shared/results")]
+    Merge {
+        /// The suite's name.
         suite: String,
     },
     /// Rerun one row alone and compare it with the stored one.
@@ -167,9 +179,13 @@ fn execute(cli: Cli) -> Result<(), Error> {
             Ok(())
         }
         Command::Quick => {
-            let out = cli
-                .out
-                .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/experiments-quick"));
+            // Never into the repository: the build's target dir when cargo says where it is,
+            // else the system's temporary directory.
+            let out = cli.out.unwrap_or_else(|| {
+                std::env::var_os("CARGO_TARGET_DIR")
+                    .map_or_else(std::env::temp_dir, PathBuf::from)
+                    .join("experiments-quick")
+            });
             let suites: Vec<Suite> = SUITES
                 .iter()
                 .filter_map(|(n, text)| {
@@ -180,10 +196,40 @@ fn execute(cli: Cli) -> Result<(), Error> {
             run_suites(&suites, &out, cli.redo)?;
             Ok(())
         }
-        Command::Run { suite } => {
+        Command::Run { suite, shard: None } => {
             let out = cli.out.unwrap_or(results);
             let s = Suite::named(&suite, None)?;
             run_suites(&[s], &out, cli.redo)?;
+            Ok(())
+        }
+        Command::Run { suite, shard: Some(shard) } => {
+            let out = cli.out.unwrap_or(results);
+            let s = Suite::named(&suite, None)?;
+            let started = Instant::now();
+            let dir = out.join(&s.name);
+            let count = experiments::shard::run_shard(&s, &dir, shard, &|| {})?;
+            say!(
+                "{} shard {shard}: {count} of {} runs computed in {:.1} s -> {}",
+                s.name,
+                s.runs.len(),
+                started.elapsed().as_secs_f64(),
+                shard.file(&dir).display()
+            );
+            Ok(())
+        }
+        Command::Merge { suite } => {
+            let out = cli.out.unwrap_or(results);
+            let s = Suite::named(&suite, None)?;
+            let dir = out.join(&s.name);
+            let runs = experiments::shard::merge(&s, &dir)?;
+            experiments::finish(&s, &runs, &dir)?;
+            say!(
+                "{}: merged {} runs from {} -> {}",
+                s.name,
+                runs.rows.len(),
+                dir.join("shards").display(),
+                dir.display()
+            );
             Ok(())
         }
         Command::CompareReal { cores, inputs } => {
@@ -243,11 +289,13 @@ fn run_suites(suites: &[Suite], out: &Path, redo: bool) -> Result<Vec<(Suite, Ta
     for suite in suites {
         let started = Instant::now();
         bar.set_message(suite.name.clone());
-        let summary = produce(suite, out, redo, &|| bar.inc(1))?;
+        let produced = produce(suite, out, redo, &|| bar.inc(1))?;
         let line = format!(
-            "{:<12} {:>5} runs in {:>6.1} s -> {}",
+            "{:<12} {:>5} runs: {:>5} reused, {:>5} computed in {:>6.1} s -> {}",
             suite.name,
             suite.runs.len(),
+            suite.runs.len() - produced.computed,
+            produced.computed,
             started.elapsed().as_secs_f64(),
             out.join(&suite.name).display()
         );
@@ -256,7 +304,7 @@ fn run_suites(suites: &[Suite], out: &Path, redo: bool) -> Result<Vec<(Suite, Ta
         } else {
             bar.println(line);
         }
-        done.push((suite.clone(), summary));
+        done.push((suite.clone(), produced.summary));
     }
     bar.finish_and_clear();
     Ok(done)

@@ -35,7 +35,7 @@ pub enum RunError {
     },
 }
 
-fn file_error(path: &Path, e: impl std::fmt::Display) -> RunError {
+pub(crate) fn file_error(path: &Path, e: impl std::fmt::Display) -> RunError {
     RunError::File { path: path.into(), message: e.to_string() }
 }
 
@@ -85,24 +85,51 @@ pub fn runs_header(suite: &Suite) -> Vec<String> {
     h
 }
 
+/// A suite's runs table, and how many of its runs were computed (the others were reused).
+#[derive(Debug)]
+pub struct Ran {
+    /// runs.csv as written.
+    pub table: Table,
+    /// Runs simulated now.
+    pub computed: usize,
+}
+
 /// Runs (or reuses) every run of `suite`, writing `runs.csv` and `scenarios.jsonl` into `dir`.
 /// `tick` is called once per run finished or reused.
-pub fn run_suite(suite: &Suite, dir: &Path, redo: bool, tick: &(dyn Fn() + Sync)) -> Result<Table, RunError> {
+pub fn run_suite(suite: &Suite, dir: &Path, redo: bool, tick: &(dyn Fn() + Sync)) -> Result<Ran, RunError> {
     fs::create_dir_all(dir).map_err(|e| file_error(dir, e))?;
     let runs_path = dir.join("runs.csv");
-    let header = runs_header(suite);
     // Earlier rows, by run id, reusable when the scenario hash and the columns are the same.
     let mut cached: BTreeMap<String, Vec<String>> = BTreeMap::new();
     if !redo && runs_path.exists() {
         let old = Table::read(&runs_path)?;
-        if old.header == header {
+        if old.header == runs_header(suite) {
             for row in old.rows {
-                cached.insert(format!("{}#{}", row[2], row[3]), row);
+                cached.insert(row_key(&row), row);
             }
         }
     }
-    let rows: Vec<Result<Vec<String>, RunError>> = suite
-        .runs
+    let computed = std::sync::atomic::AtomicUsize::new(0);
+    let rows = compute(suite, &suite.runs.iter().collect::<Vec<_>>(), &cached, &computed, tick)?;
+    let table = write_runs(suite, dir, rows)?;
+    Ok(Ran { table, computed: computed.into_inner() })
+}
+
+/// The key a stored row is reused under: its run id and scenario hash.
+pub(crate) fn row_key(row: &[String]) -> String {
+    format!("{}#{}", row[2], row[3])
+}
+
+/// The rows of `runs` (of `suite`), in order: reused from `cached` or simulated, in parallel;
+/// `computed` counts the simulated ones.
+pub(crate) fn compute(
+    suite: &Suite,
+    runs: &[&crate::suite::Run],
+    cached: &BTreeMap<String, Vec<String>>,
+    computed: &std::sync::atomic::AtomicUsize,
+    tick: &(dyn Fn() + Sync),
+) -> Result<Vec<Vec<String>>, RunError> {
+    let rows: Vec<Result<Vec<String>, RunError>> = runs
         .par_iter()
         .with_max_len(1)
         .map(|run| {
@@ -115,6 +142,7 @@ pub fn run_suite(suite: &Suite, dir: &Path, redo: bool, tick: &(dyn Fn() + Sync)
                         run: run.id.clone(),
                         message: e.to_string(),
                     })?;
+                    computed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let mut row = vec![suite.name.clone(), run.point.clone(), run.id.clone(), run.hash.clone()];
                     row.extend(run.labels.iter().cloned());
                     row.extend(report.csv_row());
@@ -125,8 +153,13 @@ pub fn run_suite(suite: &Suite, dir: &Path, redo: bool, tick: &(dyn Fn() + Sync)
             Ok(row)
         })
         .collect();
-    let table = Table { header, rows: rows.into_iter().collect::<Result<_, _>>()? };
-    table.write(&runs_path)?;
+    rows.into_iter().collect()
+}
+
+/// Writes `runs.csv` (the rows, in the suite's order) and `scenarios.jsonl` into `dir`.
+pub(crate) fn write_runs(suite: &Suite, dir: &Path, rows: Vec<Vec<String>>) -> Result<Table, RunError> {
+    let table = Table { header: runs_header(suite), rows };
+    table.write(&dir.join("runs.csv"))?;
     let mut jsonl = String::new();
     for run in &suite.runs {
         let line = serde_json::json!({ "run_id": run.id, "scenario_hash": run.hash, "scenario": run.scenario });

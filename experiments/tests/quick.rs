@@ -56,3 +56,36 @@ fn stored_runs_are_reused_and_a_redo_recomputes_them_identically() {
     assert_eq!(std::fs::read(dir.path().join("think-time/runs.csv")).unwrap(), first, "a redo gives the same bytes");
     assert_eq!(count.load(std::sync::atomic::Ordering::Relaxed), suite.runs.len());
 }
+
+/// A suite computed in three shards and merged gives exactly the files of an unsharded run;
+/// a merge with a shard missing is refused and names how many runs are missing.
+#[test]
+fn merged_shards_are_byte_identical_to_an_unsharded_run() {
+    use experiments::shard::{Shard, merge, run_shard};
+    let (whole, parts) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let suite = Suite::named("fairness", Some(2)).unwrap();
+    experiments::produce(&suite, whole.path(), false, &|| {}).unwrap();
+    let dir = parts.path().join(&suite.name);
+    let mut computed = 0;
+    for index in 0..3 {
+        computed += run_shard(&suite, &dir, Shard { index, count: 3 }, &|| {}).unwrap();
+    }
+    assert_eq!(computed, suite.runs.len(), "every run in exactly one shard");
+    std::fs::rename(dir.join("shards/2-of-3.csv"), parts.path().join("aside.csv")).unwrap();
+    let refused = merge(&suite, &dir).unwrap_err().to_string();
+    assert!(refused.contains("runs are in no shard"), "{refused}");
+    std::fs::rename(parts.path().join("aside.csv"), dir.join("shards/2-of-3.csv")).unwrap();
+    let runs = merge(&suite, &dir).unwrap();
+    experiments::finish(&suite, &runs, &dir).unwrap();
+    let mut files: Vec<String> = std::fs::read_dir(whole.path().join(&suite.name))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    files.sort();
+    assert!(files.iter().any(|f| f.ends_with(".svg")), "{files:?}");
+    for file in &files {
+        let x = std::fs::read(whole.path().join(&suite.name).join(file)).unwrap();
+        let y = std::fs::read(dir.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert_eq!(x, y, "{file} differs between the merged shards and the unsharded run");
+    }
+}
