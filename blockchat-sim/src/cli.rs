@@ -56,11 +56,17 @@ enum Command {
     #[command(after_help = "Example:\n  blockchat-sim calibrate > cpu.toml   # then --scenario cpu.toml")]
     Calibrate,
     /// Run the documented performance scenarios and print wall times.
-    #[command(after_help = "Examples:\n  blockchat-sim bench\n  blockchat-sim bench --only overlay")]
+    #[command(
+        after_help = "Examples:\n  blockchat-sim bench\n  blockchat-sim bench --only overlay\n  blockchat-sim bench --large --only 10000   # 10,000 nodes × 10,000 transactions"
+    )]
     Bench {
         /// Run only the scenarios whose name contains this.
         #[arg(long)]
         only: Option<String>,
+        /// Also the Ethereum-size overlays: 2,000, 5,000 and 10,000 nodes × 10,000 transactions
+        /// (minutes, and up to 6 GiB).
+        #[arg(long)]
+        large: bool,
     },
     /// Print a shell completion script (`blockchat-sim completions bash`).
     #[command(
@@ -170,7 +176,7 @@ pub fn execute(cli: Cli) -> Result<(), SimError> {
             say_raw!("{}", toml::to_string(&m)?);
             Ok(())
         }
-        Command::Bench { only } => crate::cli::bench(only.as_deref()),
+        Command::Bench { only, large } => crate::cli::bench(only.as_deref(), large),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "blockchat-sim", &mut std::io::stdout());
             Ok(())
@@ -375,7 +381,7 @@ pub fn append_csv(path: &Path, header: &[&str], rows: &[Vec<String>]) -> Result<
 }
 
 /// The documented performance scenarios.
-fn bench(only: Option<&str>) -> Result<(), SimError> {
+fn bench(only: Option<&str>, large: bool) -> Result<(), SimError> {
     let course = Scenario::default();
     let synthetic = |name: &str, nodes, count, rate, topology, capacity| Scenario {
         name: name.into(),
@@ -393,7 +399,7 @@ fn bench(only: Option<&str>) -> Result<(), SimError> {
         },
         ..Scenario::default()
     };
-    let cases = [
+    let mut cases = vec![
         Scenario {
             name: "course-5x500".into(),
             workload: Workload::Course { inputs: None, lines: 100, think: Think::default() },
@@ -402,6 +408,13 @@ fn bench(only: Option<&str>) -> Result<(), SimError> {
         synthetic("mesh-100x100000", 100, 100_000, 20.0, Topology::FullMesh, 100),
         synthetic("overlay-1000x10000", 1_000, 10_000, 0.2, Topology::Regular { k: 8 }, 100),
     ];
+    if large {
+        // The same 200 transactions per second in all, spread over more nodes.
+        for nodes in [2_000, 5_000, 10_000] {
+            let name = format!("overlay-{nodes}x10000");
+            cases.push(synthetic(&name, nodes, 10_000, 200.0 / nodes as f64, Topology::Regular { k: 8 }, 100));
+        }
+    }
     say!(
         "{:<22} {:>10} {:>12} {:>14} {:>12} {:>10}",
         "scenario",
