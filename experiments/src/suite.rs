@@ -89,6 +89,9 @@ pub struct Plot {
     /// Logarithmic x axis.
     #[serde(default)]
     pub log_x: bool,
+    /// Logarithmic y axis (values spanning decades).
+    #[serde(default)]
+    pub log_y: bool,
     /// Only points whose axis labels match these `axis = label` pairs.
     #[serde(default)]
     pub only: toml::Table,
