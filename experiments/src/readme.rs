@@ -88,8 +88,67 @@ pub fn render_with(done: &[(Suite, Table)], machine: &str, comparison: Option<&T
     if let Some(c) = comparison {
         t.push_str(&real_section(c));
     }
+    t.push_str(METHODOLOGY);
+    t.push_str(THREATS);
     t
 }
+
+/// A heading's link target as markdown renderers make it.
+fn anchor(title: &str) -> String {
+    title
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_alphanumeric() || *c == ' ' || *c == '-')
+        .map(|c| if c == ' ' { '-' } else { c })
+        .collect()
+}
+
+/// How the numbers are made.
+const METHODOLOGY: &str = "
+## Methodology
+
+- **Virtual time.** Every run is a discrete-event simulation: a virtual second is the time the
+  modelled nodes would take, not the time the simulator took. Each node is the daemon's own node
+  program (`blockchat-host` over `blockchat-core`), fed messages and timers by the simulator.
+- **CPU model.** Every costly step a node takes (signing, verifying alone and in batches, with a
+  price per distinct key in a batch, applying a transaction, hashing, decoding) is charged in
+  virtual time at the median measured by the core's criterion benchmarks on the project's
+  2-core machine (`blockchat-sim calibrate` measures them again on any machine); a node's steps
+  run one after another on its own core unless a scenario shares cores (`shared_cores`).
+- **I/O model.** Frames sent and received, block-log writes and syncs have costs too; they are
+  zero in the suites here (each node on its own machine) and measured by `blockchat calibrate`
+  for the comparison with real clusters below.
+- **Network models.** `ideal` (no delay), `lan` (a constant 0.2 ms a message) and `wan`
+  (latencies between geographic regions, the `regions` model), as each suite's file sets them.
+- **Seeds.** Each grid point runs seeds 1…N. A seed fixes the generated inputs, the workload's
+  arrival times and receivers, the network's delays and losses, and every adversary's choices;
+  the lottery is not seeded (it is the protocol's, drawn from block hashes). Intervals are 95%
+  confidence intervals of the mean over the seeds (Student's t).
+- **Determinism.** The same scenario and seed give the same bytes: `runs.csv` records each run's
+  scenario hash and the digests of its chain and trace, and `experiments rerun` checks a row.
+";
+
+/// What the model leaves out, and where it was checked.
+const THREATS: &str = "
+## Threats to validity
+
+- **Checked against real runs, and too fast.** On real node processes sharing this machine's two
+  cores and disk, the simulator with measured costs predicts none of 13 configurations within
+  ±10%: it is 20% too fast on the CPU-bound benchmark and 25–73% on the course's short runs
+  (above). What it leaves out: the operating system's per-block work (waking sleeping processes,
+  the disk journal under several processes' syncs) and the daemon's per-input work (priced at a
+  guessed 0.5 µs). Read absolute throughputs as upper bounds for a local cluster.
+- **Not checked across machines.** The suites model one node per machine with no I/O costs; no
+  multi-machine deployment has been measured against them, and the `lan`/`wan` models are
+  parameters, not measurements.
+- **One machine's costs.** The CPU model is this machine's; another machine scales every
+  time-based figure (`blockchat-sim calibrate` gives its own).
+- **Workloads.** Generated course-format inputs and synthetic transfers; the course's own files
+  are used where a suite says so. Which lines commit depends on who draws the validators' fees,
+  so line counts spread widely between seeds.
+- **Large networks.** Above a few thousand nodes the simulator's own memory (a full ledger per
+  node) limits what can be run on one machine; the scalability suite stops at 1,000 nodes.
+";
 
 /// The README for the suites in `done` (suite, its summary table).
 pub fn render(done: &[(Suite, Table)], machine: &str) -> String {
@@ -106,6 +165,14 @@ pub fn render(done: &[(Suite, Table)], machine: &str) -> String {
          interval per grid point) and the plots. Intervals are ± the half-width of the 95% interval of \
          the mean (Student's t over the seeds).\n\nMachine: {machine}.\n"
     );
+    let _ = writeln!(t, "Contents:\n");
+    let mut titles: Vec<&str> = vec!["Reported by others, on their own hardware"];
+    titles.extend(done.iter().map(|(s, _)| s.file.title.as_str()));
+    titles.extend(["Real clusters, and how well the simulator predicts them", "Methodology", "Threats to validity"]);
+    for title in titles {
+        let _ = writeln!(t, "- [{title}](#{})", anchor(title));
+    }
+    let _ = writeln!(t);
     let _ = writeln!(t, "{REPORTED}");
     for (suite, summary) in done {
         let _ = writeln!(t, "## {}\n", suite.file.title);
@@ -143,11 +210,37 @@ fn plus_minus(mean: &str, ci: &str) -> String {
     format!("{m:.decimals$} ± {c:.decimals$}")
 }
 
+/// A metric's column name for a reader, with its unit; the CSV name when it has none.
+fn column(metric: &str) -> &str {
+    match metric {
+        "throughput_tps" => "throughput (tx/s)",
+        "block_time_mean_s" => "mean block time (s)",
+        "block_time_p50_s" => "median block time (s)",
+        "block_time_p99_s" => "p99 block time (s)",
+        "latency_p50_s" => "median latency (s)",
+        "latency_p99_s" => "p99 latency (s)",
+        "committed" => "committed (tx)",
+        "rejected" => "rejected (tx)",
+        "pending" => "pending at the end (tx)",
+        "messages" => "messages",
+        "forks" => "blocks off the final chain",
+        "agreement" => "runs in agreement",
+        "virtual_time_s" => "virtual time (s)",
+        "top_stake_share" => "node 0's stake share",
+        "top_validator_share" => "node 0's block share",
+        "top_validator_blocks" => "node 0's blocks",
+        "blocks" => "blocks",
+        "top_validator_balance_bcc" => "node 0's balance (BCC)",
+        "others_mean_balance_bcc" => "others' mean balance (BCC)",
+        other => other,
+    }
+}
+
 /// The markdown table of a suite: its axes, then each chosen metric as mean ± interval.
 fn table(suite: &Suite, summary: &Table) -> String {
     let mut t = String::new();
     let mut head: Vec<String> = suite.axes.clone();
-    head.extend(suite.file.table.iter().cloned());
+    head.extend(suite.file.table.iter().map(|m| column(m).to_string()));
     let _ = writeln!(t, "| {} |", head.join(" | "));
     let _ = writeln!(t, "|{}|", head.iter().map(|_| "---").collect::<Vec<_>>().join("|"));
     for row in &summary.rows {
