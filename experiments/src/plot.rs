@@ -40,7 +40,8 @@ pub fn series(plot: &Plot, summary: &Table) -> Vec<(String, Series)> {
         }
         let name = sc.map(|c| row[c].clone()).unwrap_or_default();
         let (Ok(x), Ok(m)) = (row[xc].parse::<f64>(), row[mc].parse::<f64>()) else { continue };
-        let ci = row[cc].parse::<f64>().unwrap_or(0.0);
+        let ci = row[cc].parse::<f64>().unwrap_or(0.0) * plot.y_scale;
+        let m = m * plot.y_scale;
         if !lines.contains_key(&name) {
             order.push(name.clone());
         }

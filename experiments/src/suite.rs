@@ -92,6 +92,9 @@ pub struct Plot {
     /// Logarithmic y axis (values spanning decades).
     #[serde(default)]
     pub log_y: bool,
+    /// Multiply the metric by this before plotting (1000: seconds shown as milliseconds).
+    #[serde(default = "one")]
+    pub y_scale: f64,
     /// Only points whose axis labels match these `axis = label` pairs.
     #[serde(default)]
     pub only: toml::Table,
@@ -304,4 +307,9 @@ mod tests {
         let err = Suite::parse("x", text, None).unwrap_err().to_string();
         assert!(err.contains("point n=1") && err.contains("nodes must be at least 2"), "{err}");
     }
+}
+
+/// A plot's default scale.
+fn one() -> f64 {
+    1.0
 }
