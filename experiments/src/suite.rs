@@ -253,6 +253,11 @@ impl Suite {
     }
 }
 
+/// A plot's default scale.
+fn one() -> f64 {
+    1.0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -307,9 +312,4 @@ mod tests {
         let err = Suite::parse("x", text, None).unwrap_err().to_string();
         assert!(err.contains("point n=1") && err.contains("nodes must be at least 2"), "{err}");
     }
-}
-
-/// A plot's default scale.
-fn one() -> f64 {
-    1.0
 }
