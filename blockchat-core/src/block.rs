@@ -199,19 +199,44 @@ fn header_hash(
     BlockHash(h.finalize().into())
 }
 
-/// Every address whose account the blocks changed: senders, receivers, validators (sorted).
-pub fn touched_addresses<'a>(blocks: impl Iterator<Item = &'a Arc<Block>>) -> Vec<Address> {
-    let mut set = std::collections::BTreeSet::new();
-    for b in blocks {
-        set.insert(b.validator());
-        for t in b.transactions() {
-            set.insert(t.sender());
-            if !t.receiver().is_zero() {
-                set.insert(t.receiver());
+/// What a reorganisation changes for pending transactions.
+#[derive(Debug, Clone, Default)]
+pub struct Reorg {
+    /// The transactions of the blocks now on the best chain, in order.
+    pub applied: Vec<Arc<Transaction>>,
+    /// Those of the abandoned blocks that the new branch does not hold, oldest first.
+    pub returned: Vec<Arc<Transaction>>,
+    /// Every address whose account either branch changed: senders, receivers, validators (sorted).
+    pub touched: Vec<Address>,
+}
+
+impl Reorg {
+    /// The change from `reverted` (tip first) to `applied` (in order), as fork choice reports it.
+    pub fn between(reverted: &[Arc<Block>], applied: &[Arc<Block>]) -> Reorg {
+        let adopted: std::collections::BTreeSet<TxId> =
+            applied.iter().flat_map(|b| b.transactions().iter().map(|t| t.id())).collect();
+        let returned = reverted
+            .iter()
+            .rev()
+            .flat_map(|b| b.transactions().iter().cloned())
+            .filter(|t| !adopted.contains(&t.id()))
+            .collect();
+        let mut touched = std::collections::BTreeSet::new();
+        for b in reverted.iter().chain(applied) {
+            touched.insert(b.validator());
+            for t in b.transactions() {
+                touched.insert(t.sender());
+                if !t.receiver().is_zero() {
+                    touched.insert(t.receiver());
+                }
             }
         }
+        Reorg {
+            applied: applied.iter().flat_map(|b| b.transactions().iter().cloned()).collect(),
+            returned,
+            touched: touched.into_iter().collect(),
+        }
     }
-    set.into_iter().collect()
 }
 
 #[cfg(test)]

@@ -476,18 +476,9 @@ mod mempool_model {
                                 prop_assert_eq!(ids(dropped), sorted(stale), "dropped at the extension of step {}", k);
                                 continue;
                             }
-                            let applied_txs: Vec<Arc<Transaction>> =
-                                applied.iter().flat_map(|b| b.transactions().iter().cloned()).collect();
-                            let returned: Vec<Arc<Transaction>> = reverted
-                                .iter()
-                                .rev()
-                                .flat_map(|b| b.transactions().iter().cloned())
-                                .filter(|t| !applied_txs.iter().any(|a| a.id() == t.id()))
-                                .collect();
-                            let all: Vec<Arc<Block>> = reverted.iter().chain(&applied).cloned().collect();
-                            let touched = blockchat_core::block::touched_addresses(all.iter());
-                            let dropped = pool.on_reorg(&applied_txs, returned.clone(), &touched, Time(k as u64), chain.ledger());
-                            let want = model.reorg(&chain, &applied_txs, &returned, &touched);
+                            let change = blockchat_core::block::Reorg::between(&reverted, &applied);
+                            let dropped = pool.on_reorg(&change.applied, change.returned.clone(), &change.touched, Time(k as u64), chain.ledger());
+                            let want = model.reorg(&chain, &change.applied, &change.returned, &change.touched);
                             prop_assert_eq!(ids(dropped), sorted(want), "dropped at the reorganisation of step {}", k);
                         }
                     }

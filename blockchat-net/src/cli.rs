@@ -333,32 +333,32 @@ pub struct InputsArgs {
     pub out: PathBuf,
 }
 
-/// Every command of `command` (itself and its subcommands, recursively) whose help shows no
-/// example, by path; shared by the binaries' tests.
-pub fn commands_without_examples(command: &clap::Command, path: &str) -> Vec<String> {
-    let mut missing = Vec::new();
-    let shows = |c: &clap::Command| {
-        [c.get_after_help(), c.get_after_long_help(), c.get_long_about()]
-            .into_iter()
-            .flatten()
-            .any(|text| text.to_string().contains("Example"))
-    };
-    if command.get_name() != "help" && !shows(command) {
-        missing.push(path.to_string());
-    }
-    for sub in command.get_subcommands() {
-        missing.extend(commands_without_examples(sub, &format!("{path} {}", sub.get_name())));
-    }
-    missing
-}
-
 #[cfg(test)]
 mod tests {
     use clap::CommandFactory;
 
+    /// Every command of `command` (itself and its subcommands, recursively) whose help shows no
+    /// example, by path.
+    fn commands_without_examples(command: &clap::Command, path: &str) -> Vec<String> {
+        let mut missing = Vec::new();
+        let shows = |c: &clap::Command| {
+            [c.get_after_help(), c.get_after_long_help(), c.get_long_about()]
+                .into_iter()
+                .flatten()
+                .any(|text| text.to_string().contains("Example"))
+        };
+        if command.get_name() != "help" && !shows(command) {
+            missing.push(path.to_string());
+        }
+        for sub in command.get_subcommands() {
+            missing.extend(commands_without_examples(sub, &format!("{path} {}", sub.get_name())));
+        }
+        missing
+    }
+
     #[test]
     fn every_command_shows_an_example() {
-        let missing = super::commands_without_examples(&super::Cli::command(), "blockchat");
+        let missing = commands_without_examples(&super::Cli::command(), "blockchat");
         assert!(missing.is_empty(), "no example in the help of: {missing:?}");
     }
 }

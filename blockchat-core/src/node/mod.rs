@@ -390,19 +390,9 @@ impl<C: SignatureCheck> Node<C> {
             }
             dropped
         } else {
-            let adopted: BTreeSet<TxId> =
-                applied.iter().flat_map(|b| b.transactions().iter().map(|t| t.id())).collect();
-            let applied_txs: Vec<Arc<Transaction>> =
-                applied.iter().flat_map(|b| b.transactions().iter().cloned()).collect();
-            let returned: Vec<Arc<Transaction>> = reverted
-                .iter()
-                .rev()
-                .flat_map(|b| b.transactions().iter().cloned())
-                .filter(|t| !adopted.contains(&t.id()))
-                .collect();
-            let touched: Vec<Address> = crate::block::touched_addresses(reverted.iter().chain(&applied));
-            step.work.applied += (returned.len() + touched.len()) as u32;
-            self.mempool.on_reorg(&applied_txs, returned, &touched, now, self.chain.ledger())
+            let change = crate::block::Reorg::between(&reverted, &applied);
+            step.work.applied += (change.returned.len() + change.touched.len()) as u32;
+            self.mempool.on_reorg(&change.applied, change.returned, &change.touched, now, self.chain.ledger())
         };
         for (tx, error) in dropped {
             if tx.sender() == me {
