@@ -26,6 +26,8 @@ const PAUSE: Duration = Duration::from_millis(10);
 /// Totals since start, for a status page.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Stats {
+    /// Transactions taken into the mempool, the user's and the peers'.
+    pub txs_accepted: u64,
     /// Blocks committed (a reverted one counts again if it returns).
     pub committed_blocks: u64,
     /// Blocks reverted by reorganisations.
@@ -400,7 +402,7 @@ impl<C: SignatureCheck> Host<C> {
                     self.stats.reverted_blocks += 1;
                     self.effects.push(Effect::notify(Notice::Reverted(b)));
                 }
-                Output::TxAccepted(_) => {}
+                Output::TxAccepted(_) => self.stats.txs_accepted += 1,
                 Output::TxRejected { id, origin: Origin::Local, error } => {
                     if !self.client.on_dropped(now, id, error.clone(), &mut self.effects) {
                         self.stats.own_rejected += 1;
