@@ -4,6 +4,7 @@
 # generated course-format inputs to docker/inputs/ for compose.yaml's demo workload when none
 # are there.
 #   bash docker/build.sh            then: docker compose up  (or docker-compose up)
+#   and open http://127.0.0.1:7101/ (password: $BLOCKCHAT_API_PASSWORD, else blockchat-demo)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUSTFLAGS="-C target-feature=+crt-static" CARGO_TARGET_DIR=target/static \

@@ -279,6 +279,8 @@ impl<C: SignatureCheck> Host<C> {
         if let Some(line) = line {
             self.client.submitted(now, line, request, verdict.clone(), &mut self.effects);
         }
+        // The verdict is skipped below, so it is counted here.
+        self.stats.txs_accepted += u64::from(verdict.is_ok());
         self.absorb(now, step, skip);
         if verdict.is_ok() && !self.timers.is_set(Kind::Reannounce) && self.settings.host.reannounce > 0 {
             self.timers.set(Kind::Reannounce, now + self.node.chain().params().round_timeout);

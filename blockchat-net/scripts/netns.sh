@@ -17,6 +17,9 @@ PREFIX=bcnet$$
 LIMIT=${NETNS_TIMEOUT:-120}
 BIN=${BLOCKCHAT_BIN:-target/debug/blockchat}
 CAPACITY=${NETNS_CAPACITY:-5}
+# The nodes' API password and the client's, through the environment (never on a command line).
+BLOCKCHAT_API_PASSWORD=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
+export BLOCKCHAT_API_PASSWORD
 read -r -a BOOT_FLAGS <<<"${NETNS_BOOTSTRAP_FLAGS:-}"   # e.g. --full-blocks --round-timeout-ms 500
 
 skip() { echo "netns: SKIPPED: $*"; exit 0; }
@@ -80,13 +83,13 @@ fi
 start() { # host k, then its role's flags
     local k=$1; shift
     mkdir -p "$WORK/h$k"
-    ip netns exec "${PREFIX}h$k" "$BIN" "$@" --listen "$SUBNET.$((k + 1)):7000" --control 127.0.0.1:7001 \
+    ip netns exec "${PREFIX}h$k" "$BIN" "$@" --listen "$SUBNET.$((k + 1)):7000" --api 127.0.0.1:7001 \
         --data-dir "$WORK/h$k" --no-repl --input "$INPUTS/trans$k.txt" 2>"$WORK/h$k/stderr.log" &
     PIDS+=($!)
 }
 ask() { ip netns exec "${PREFIX}h$1" "$BIN" client --node 127.0.0.1:7001 --json "${@:2}" 2>/dev/null; }
 # A Python expression over a status answer: d is the reply, w its client's progress.
-field() { python3 -c "import json,sys; d=json.load(sys.stdin)['Ok']; w=d.get('workload', {}); print($1)"; }
+field() { python3 -c "import json,sys; d=json.load(sys.stdin)['result']; w=d.get('workload', {}); print($1)"; }
 
 deadline=$((SECONDS + LIMIT))
 start 0 --bootstrap -n $N -c "$CAPACITY" "${BOOT_FLAGS[@]}"
@@ -135,7 +138,7 @@ for k in $(seq 0 $((N - 1))); do lines=$((lines + $(ask "$k" status | field "w['
 echo "netns: all $N hosts agree on tip ${first:0:8} at height $height ($committed transactions committed, $lines lines)"
 if [ -n "$stalled" ]; then
     for k in $(seq 0 $((N - 1))); do
-        ask "$k" status | field "'netns: host $k: %d lines pending, %d never sent%s' % (w['pending'], w['unsent'], '; line %s waits: %s' % tuple(d['waiting']) if d['waiting'] else '') if w['pending'] + w['unsent'] else ''" | grep .
+        ask "$k" status | field "'netns: host $k: %d lines pending, %d never sent%s' % (w['pending'], w['unsent'], '; line %s waits: %s' % (d['waiting']['line'], d['waiting']['reason']) if d['waiting'] else '') if w['pending'] + w['unsent'] else ''" | grep .
     done
     echo "netns: full blocks only: fewer transactions than a block's capacity are pending, so no block can come"
 fi

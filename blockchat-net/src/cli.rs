@@ -124,9 +124,15 @@ pub struct NodeArgs {
     /// No interactive prompt (scripts and services); logs go to stderr.
     #[arg(long)]
     pub no_repl: bool,
-    /// Control endpoint address (default: the listen IP if loopback, else 127.0.0.1; listen port + 1).
-    #[arg(long, value_name = "ADDR")]
-    pub control: Option<SocketAddr>,
+    /// The API's and the explorer's address (default: the listen IP if loopback, else 127.0.0.1;
+    /// listen port + 1).
+    #[arg(long, value_name = "ADDR", alias = "control")]
+    pub api: Option<SocketAddr>,
+    /// The API's password (default: a random secret written to the data dir's `.cookie` at each
+    /// start). Prefer the environment variable or the config file to the command line.
+    #[arg(long, value_name = "PASSWORD", env = "BLOCKCHAT_API_PASSWORD", hide_env_values = true)]
+    #[serde(skip_serializing)]
+    pub api_password: Option<String>,
     /// With --bootstrap: milliseconds the network gives a silent validator before the next
     /// lottery round (a network rule, sent to every node that joins).
     #[arg(requires = "bootstrap", long, value_name = "MS", default_value_t = 2000)]
@@ -145,12 +151,17 @@ pub struct NodeArgs {
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Sub {
-    /// Run one prompt command against a running node's control endpoint.
+    /// Run one prompt command against a running node's API.
     ///
     /// Examples: `blockchat client --data-dir node1 balance`, `blockchat client --node
-    /// 127.0.0.1:7001 t 2 12.5`, `blockchat client --data-dir node1 --json view`.
+    /// 127.0.0.1:7001 --password secret t 2 12.5`, `blockchat client --data-dir node1 --json view`.
     #[command(after_help = crate::prompt::command::HELP)]
     Client(ClientArgs),
+    /// Open the interactive prompt against a running node, through its API (like `geth attach`).
+    #[command(after_help = "Examples:
+  blockchat attach --data-dir node1
+  BLOCKCHAT_API_PASSWORD=secret blockchat attach --node 127.0.0.1:7101")]
+    Attach(Target),
     /// Start n nodes on 127.0.0.1 … 127.0.0.n, run a workload, measure, check, stop.
     #[command(after_help = "Examples:
   blockchat cluster -n 5 -c 10 -s 10
@@ -228,16 +239,62 @@ pub struct CalibrateArgs {
     pub out: Option<PathBuf>,
 }
 
+/// Which running node to talk to.
+#[derive(Debug, Clone, Args)]
+pub struct Target {
+    /// The node's data dir (its `api.addr` and `.cookie` say where and how).
+    #[arg(long, value_name = "DIR", required_unless_present = "node")]
+    pub data_dir: Option<PathBuf>,
+    /// Or: the node's API, `host:port` or `http://host:port`.
+    #[arg(long, value_name = "URL", conflicts_with = "data_dir")]
+    pub node: Option<String>,
+    /// The API password (or the secret in the node's `.cookie`); with --data-dir, for a node
+    /// that was given a password and so wrote no cookie.
+    #[arg(long, value_name = "PASSWORD", env = "BLOCKCHAT_API_PASSWORD", hide_env_values = true)]
+    pub password: Option<String>,
+    /// The node's cookie file.
+    #[arg(long, value_name = "FILE", conflicts_with = "password")]
+    pub cookie: Option<PathBuf>,
+}
+
+impl Target {
+    /// Where the node's API is and its secret.
+    pub fn endpoint(&self) -> Result<crate::api::client::Endpoint, crate::api::client::ClientError> {
+        use crate::api::auth::Secret;
+        use crate::api::client::Endpoint;
+        match (&self.data_dir, &self.node) {
+            // A node given a password writes no cookie: the password is the secret.
+            (Some(dir), _) if self.password.is_some() || self.cookie.is_some() => {
+                let addr = dir.join(crate::api::auth::ADDR_FILE);
+                let text = std::fs::read_to_string(&addr)
+                    .map_err(|error| crate::api::client::ClientError::NoEndpoint { path: addr, error })?;
+                let secret = match (&self.cookie, &self.password) {
+                    (Some(file), _) => Secret::read_cookie(file)?,
+                    (None, p) => Secret::password(p.as_deref().unwrap_or_default()),
+                };
+                Ok(Endpoint::new(&text, secret))
+            }
+            (Some(dir), _) => Endpoint::from_data_dir(dir),
+            (None, Some(url)) => {
+                let secret = match (&self.cookie, &self.password) {
+                    (Some(file), _) => Secret::read_cookie(file)?,
+                    (None, Some(p)) => Secret::password(p),
+                    (None, None) => Secret::password(""),
+                };
+                Ok(Endpoint::new(url, secret))
+            }
+            (None, None) => Ok(Endpoint::new("127.0.0.1:7001", Secret::password(""))),
+        }
+    }
+}
+
 /// `blockchat client`.
 #[derive(Debug, Args)]
 pub struct ClientArgs {
-    /// The node's control endpoint (host:port).
-    #[arg(long, value_name = "ADDR", required_unless_present = "data_dir")]
-    pub node: Option<SocketAddr>,
-    /// Or: the node's data dir (its control.addr file names the endpoint).
-    #[arg(long, value_name = "DIR")]
-    pub data_dir: Option<PathBuf>,
-    /// Print the answer as JSON.
+    /// The node.
+    #[command(flatten)]
+    pub target: Target,
+    /// Print the answer as the API's JSON.
     #[arg(long)]
     pub json: bool,
     /// The command, as typed at the prompt (e.g. `t 2 12.5`, `balance`).

@@ -2,9 +2,9 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod api;
 pub mod cli;
 pub mod cluster;
 pub mod config;
-pub mod control;
 pub mod daemon;
 pub mod prompt;

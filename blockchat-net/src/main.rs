@@ -5,8 +5,8 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use blockchat_host::client::course;
-use blockchat_net::cli::{Cli, ClientArgs, ConfigArgs, ConfigWhat, InputsArgs, NodeArgs, RepairArgs, Sub};
-use blockchat_net::control::{self, Request};
+use blockchat_net::api::{self, Request};
+use blockchat_net::cli::{Cli, ClientArgs, ConfigArgs, ConfigWhat, InputsArgs, NodeArgs, RepairArgs, Sub, Target};
 use blockchat_net::prompt::command::{self, Command, HELP};
 use blockchat_net::prompt::render::render;
 use blockchat_net::{cluster, config, daemon};
@@ -26,6 +26,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         None => node(cli.node),
         Some(Sub::Client(args)) => client(args),
+        Some(Sub::Attach(target)) => attach(target),
         Some(Sub::Cluster(args)) => {
             init_logs(None);
             cluster::run(&args).map_err(|e| e.to_string())
@@ -92,15 +93,7 @@ fn node(args: NodeArgs) -> Result<(), String> {
 }
 
 fn client(args: ClientArgs) -> Result<(), String> {
-    let addr = match (args.node, &args.data_dir) {
-        (Some(a), _) => a,
-        (None, Some(dir)) => {
-            let path = dir.join("control.addr");
-            let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-            text.trim().parse().map_err(|e| format!("{}: not an address: {e}", path.display()))?
-        }
-        (None, None) => return Err("give --node ADDR or --data-dir DIR".into()),
-    };
+    let endpoint = args.target.endpoint().map_err(|e| e.to_string())?;
     let line = args.command.join(" ");
     let request = match command::parse(&line)? {
         Some(Command::Node(r)) => r,
@@ -108,13 +101,17 @@ fn client(args: ClientArgs) -> Result<(), String> {
             println!("{HELP}");
             return Ok(());
         }
-        Some(Command::Exit) => Request::Shutdown,
+        Some(Command::Exit) => Request::Shutdown {},
         None => return Err("no command given".into()),
     };
-    let response = control::ask(addr, &request, std::time::Duration::from_secs(30))
-        .map_err(|e| format!("cannot reach the node at {addr}: {e}"))?;
+    let response =
+        api::client::ask(&endpoint, &request, std::time::Duration::from_secs(30)).map_err(|e| e.to_string())?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&response).map_err(|e| e.to_string())?);
+        let value = match &response {
+            Ok(reply) => serde_json::json!({ "result": reply }),
+            Err(e) => serde_json::json!({ "error": api::ErrorObject::from(e.clone()) }),
+        };
+        println!("{}", serde_json::to_string_pretty(&value).map_err(|e| e.to_string())?);
     } else if response.is_ok() {
         println!("{}", render(&response));
     } else {
@@ -122,6 +119,16 @@ fn client(args: ClientArgs) -> Result<(), String> {
     }
     // The answer is already printed; exit non-zero on an error without repeating it.
     response.map(|_| ()).map_err(|_| String::new())
+}
+
+fn attach(target: Target) -> Result<(), String> {
+    let endpoint = target.endpoint().map_err(|e| e.to_string())?;
+    let history = match &target.data_dir {
+        Some(dir) => dir.join("attach_history"),
+        None => std::env::temp_dir().join("blockchat_attach_history"),
+    };
+    blockchat_net::prompt::run(endpoint, history, None);
+    Ok(())
 }
 
 fn repair(args: RepairArgs) -> Result<(), String> {

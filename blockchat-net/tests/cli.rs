@@ -50,7 +50,11 @@ fn bad_arguments_and_files_are_explained() {
         (l(&["--data-dir", &h]), "give --bootstrap or --join ADDR"),
         (
             ["client", "--node", "127.0.40.1:9", "balance"].map(String::from).to_vec(),
-            "cannot reach the node at 127.0.40.1:9",
+            "cannot reach the node at http://127.0.40.1:9/rpc",
+        ),
+        (
+            ["client", "--data-dir", "/nonexistent/node1", "status"].map(String::from).to_vec(),
+            "/nonexistent/node1/api.addr: No such file or directory (os error 2) (is a node running with this data dir?)",
         ),
         (["client", "--node", "127.0.40.1:9", "fly"].map(String::from).to_vec(), "unknown command 'fly'"),
         (

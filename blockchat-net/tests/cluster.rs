@@ -11,9 +11,9 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use blockchat_core::UNITS_PER_BCC;
+use blockchat_net::api::{Reply, Request};
 use blockchat_net::cluster;
 use blockchat_net::cluster::measure::CSV_HEADER;
-use blockchat_net::control::{Reply, Request};
 use support::{BIN, Net, course_inputs, output_within, serial};
 
 /// The course's 5-node files, or generated ones (100 lines each) under `root`.
@@ -58,12 +58,12 @@ fn five_nodes_run_the_course_files_and_agree() {
     for k in 1..5 {
         assert_eq!(chains[k], chains[0], "node {k}'s chain differs");
     }
-    let ledgers: Vec<_> = (0..5).map(|k| cluster::ledger(net.control(k)).expect("ledger")).collect();
+    let ledgers: Vec<_> = (0..5).map(|k| cluster::ledger(&net.api(k)).expect("ledger")).collect();
     for k in 1..5 {
         assert_eq!(ledgers[k], ledgers[0], "node {k}'s balances differ");
     }
     assert_eq!(ledgers[0].1, 5_000 * UNITS_PER_BCC, "supply is conserved");
-    let balances: u64 = ledgers[0].0.iter().map(|a| a.balance).sum();
+    let balances: u64 = ledgers[0].0.iter().map(|a| a.balance.units()).sum();
     assert_eq!(balances, 5_000 * UNITS_PER_BCC);
     // The network's default mints a partial block once a transaction has waited 1 s, so a block
     // holds 1 to 5 transactions (it was 5 exactly under the course's full-block rule).
@@ -76,7 +76,7 @@ fn five_nodes_run_the_course_files_and_agree() {
     let unsent: usize = statuses.iter().map(|s| s.workload.unsent).sum();
     assert_eq!(lines + failed + unsent, 500, "{statuses:?}");
     for s in statuses.iter().filter(|s| s.waiting.is_some()) {
-        let (_, why) = s.waiting.as_ref().expect("waiting");
+        let why = &s.waiting.as_ref().expect("waiting").reason;
         assert!(why.contains("insufficient balance"), "a line waits for something else: {why}");
     }
     // Every node learned the network's parameters from the genesis the bootstrap made.
@@ -85,8 +85,8 @@ fn five_nodes_run_the_course_files_and_agree() {
     let committed: usize = chains[0].iter().skip(1).map(|b| b.transactions).sum();
     assert_eq!(committed, lines, "committed transactions vs lines the clients saw commit");
     eprintln!("{lines} lines committed, {failed} given up, in {} blocks", chains[0].len() - 1);
-    match net.ask(2, Request::View) {
-        Ok(Reply::View(v)) => assert_eq!(v.index, chains[0].len() as u64 - 1),
+    match net.ask(2, Request::Block { height: None, hash: None }) {
+        Ok(Reply::Block(v)) => assert_eq!(v.height, chains[0].len() as u64 - 1),
         other => panic!("{other:?}"),
     }
 }

@@ -5,7 +5,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use blockchat_net::control::Phase;
+use blockchat_net::api::Phase;
 use support::{Net, serial};
 
 fn workload(count: usize, rate: u32) -> impl Fn(usize) -> Vec<String> {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use blockchat_core::{Block, PeerMessage, Signature, Transaction, TxKind, UNITS_PER_BCC, Wallet};
-use blockchat_net::control::{Recipient, Reply, Request};
+use blockchat_net::api::{Amount, Recipient, Reply, Request};
 use blockchat_net::daemon::handshake::{self, Role, Session};
 use blockchat_net::daemon::roster::Roster;
 use blockchat_net::daemon::storage::DataDir;
@@ -216,8 +216,8 @@ fn hostile_peers_are_refused_and_the_node_keeps_serving() {
         framed.send(frame(PeerMessage::Transaction(valid.clone()))).await.expect("send");
         let tip = net.chain(0).last().cloned().expect("tip");
         let bad_block = Block::from_parts(
-            tip.index + 1,
-            blockchat_core::Time(tip.timestamp),
+            tip.height + 1,
+            blockchat_core::Time(tip.timestamp_ns),
             0,
             mallory.address(),
             tip.hash,
@@ -258,8 +258,8 @@ fn hostile_peers_are_refused_and_the_node_keeps_serving() {
     net.wait(10, "node 0 to drop the attacker's connection", || (net.status(0).peers_connected == 1).then_some(()));
     let height = net.status(1).height;
     for (from, to) in [(0, 1), (1, 0), (0, 1)] {
-        let r = net.ask(from, Request::Transfer { to: Recipient::Id(to), amount: UNITS_PER_BCC / 2 });
-        assert!(matches!(r, Ok(Reply::Submitted { .. })), "{r:?}");
+        let r = net.ask(from, Request::SendCoins { to: Recipient::Id(to), amount: Amount(UNITS_PER_BCC / 2) });
+        assert!(matches!(r, Ok(Reply::Submitted(_))), "{r:?}");
     }
     net.wait(30, "both honest nodes to commit and agree", || {
         let (a, b) = (net.status(0), net.status(1));
@@ -290,8 +290,8 @@ fn a_member_that_does_not_read_is_closed_and_memory_stays_bounded() {
     let _one = serial();
     let (net, mallory, roster) = network_with_an_attacker(26);
     for _ in 0..30 {
-        let r = net.ask(0, Request::Transfer { to: Recipient::Id(1), amount: UNITS_PER_BCC / 10 });
-        assert!(matches!(r, Ok(Reply::Submitted { .. })), "{r:?}");
+        let r = net.ask(0, Request::SendCoins { to: Recipient::Id(1), amount: Amount(UNITS_PER_BCC / 10) });
+        assert!(matches!(r, Ok(Reply::Submitted(_))), "{r:?}");
     }
     net.wait(60, "a chain of 30 blocks", || (net.status(0).height >= 30).then_some(()));
     let pid = net.procs[0].as_ref().expect("node 0 runs").id();
@@ -324,8 +324,8 @@ fn a_member_that_does_not_read_is_closed_and_memory_stays_bounded() {
     assert!(after.saturating_sub(before) >> 20 < 100, "node 0 kept {} MiB", after.saturating_sub(before) >> 20);
     // Node 0 still serves node 1.
     let height = net.status(1).height;
-    let r = net.ask(1, Request::Transfer { to: Recipient::Id(0), amount: UNITS_PER_BCC / 2 });
-    assert!(matches!(r, Ok(Reply::Submitted { .. })), "{r:?}");
+    let r = net.ask(1, Request::SendCoins { to: Recipient::Id(0), amount: Amount(UNITS_PER_BCC / 2) });
+    assert!(matches!(r, Ok(Reply::Submitted(_))), "{r:?}");
     net.wait(30, "the honest nodes to commit and agree", || {
         let (a, b) = (net.status(0), net.status(1));
         (a.height > height && a.tip == b.tip).then_some(())
@@ -371,17 +371,17 @@ fn squatters_and_strangers_cannot_join() {
     // The honest nodes join (with the token) and the chain runs.
     for k in 1..3 {
         net.start(k, &["--join-token", "s3cret"]);
-        let control = net.control(k);
+        let control = net.api(k);
         net.wait(20, &format!("node {k} to get its id"), || {
-            blockchat_net::cluster::status(control).ok().filter(|s| s.id == Some(k as u32)).map(|_| ())
+            blockchat_net::cluster::status(&control).ok().filter(|s| s.id == Some(k as u32)).map(|_| ())
         });
     }
     net.wait(30, "all nodes connected", || {
-        (0..3).all(|k| net.status(k).phase == blockchat_net::control::Phase::Ready).then_some(())
+        (0..3).all(|k| net.status(k).phase == blockchat_net::api::Phase::Ready).then_some(())
     });
     let log = net.log(0);
     assert!(log.contains("join refused or failed") && log.contains("cannot reach you"), "{log}");
-    let r = net.ask(1, Request::Transfer { to: Recipient::Id(2), amount: UNITS_PER_BCC });
-    assert!(matches!(r, Ok(Reply::Submitted { .. })), "{r:?}");
+    let r = net.ask(1, Request::SendCoins { to: Recipient::Id(2), amount: Amount(UNITS_PER_BCC) });
+    assert!(matches!(r, Ok(Reply::Submitted(_))), "{r:?}");
     net.wait(30, "a block", || (net.status(2).height >= 1).then_some(()));
 }

@@ -4,8 +4,8 @@
 mod support;
 
 use blockchat_core::UNITS_PER_BCC;
-use blockchat_net::cluster::ControlFailure;
-use blockchat_net::control::{ControlError, Phase, Recipient, Request};
+use blockchat_net::api::{Amount, ApiError, Phase, Recipient, Request};
+use blockchat_net::cluster::ApiFailure;
 use rexpect::session::spawn_command;
 use support::{Net, serial};
 
@@ -18,9 +18,9 @@ fn the_prompt_sends_views_and_explains_errors() {
     let mut prompt = spawn_command(net.command(0, &[]), Some(20_000)).expect("spawn in a pty");
     net.wait(20, "the bootstrap to listen", || net.try_status(0).map(|_| ()));
     // Before the network forms, the node answers only `status`, and says where it is.
-    let early = net.ask(0, Request::Balance);
-    let want = ControlError::NotReady { phase: Phase::WaitingForJoins { missing: 1 } };
-    assert!(matches!(&early, Err(ControlFailure::Refused(e)) if *e == want), "{early:?}");
+    let early = net.ask(0, Request::Account { holder: None });
+    let want = ApiError::NotReady { phase: Phase::WaitingForJoins { missing: 1 } };
+    assert!(matches!(&early, Err(ApiFailure::Refused(e)) if *e == want), "{early:?}");
     net.start(1, &[]);
     // The bootstrap's terminal shows the joins while the prompt waits for the network.
     prompt.exp_string("node 1 joined from").expect("join progress");
@@ -42,7 +42,7 @@ fn the_prompt_sends_views_and_explains_errors() {
         }
         prompt.exp_string("blockchat[0]> ").expect("prompt again");
     };
-    say("balance", "balance 1000 BCC (staked 10 BCC, available 990 BCC)");
+    say("balance", "node 0: balance 1000 BCC (staked 10 BCC, available 990 BCC)");
     say("help", "t <id|address> <amount>");
     say("t 1 12.5", "sent: transaction");
     say("m 1 hello there", "sent: transaction");
@@ -54,6 +54,8 @@ fn the_prompt_sends_views_and_explains_errors() {
     say("stake", "error: usage: stake <amount>");
     net.wait(30, "four transactions to commit", || (net.status(0).committed_txs >= 4).then_some(()));
     say("view", "validator node");
+    say("shares", "node 1: ");
+    say("block 1", "block 1 (");
     say("history", "node 0 -> node 1: message \"hello there\" (fee 11 BCC)");
     // Genesis transfers were never charged a fee, and history says so.
     say("history 40", "node 0 -> node 1: 1000 BCC (fee 0 BCC)");
@@ -63,13 +65,13 @@ fn the_prompt_sends_views_and_explains_errors() {
     let balance: f64 = line.split_whitespace().nth(1).and_then(|b| b.parse().ok()).expect("a number");
     assert!(balance >= 969.125, "{line}");
     prompt.exp_string("blockchat[0]> ").expect("prompt");
-    // The control endpoint's refusals are typed: what the prompt printed above, as data.
-    let to_nobody = net.ask(0, Request::Transfer { to: Recipient::Id(7), amount: UNITS_PER_BCC });
-    let want = ControlError::UnknownNode { id: 7, last: 1 };
-    assert!(matches!(&to_nobody, Err(ControlFailure::Refused(e)) if *e == want), "{to_nobody:?}");
-    let too_much = net.ask(0, Request::Transfer { to: Recipient::Id(1), amount: 5_000 * UNITS_PER_BCC });
+    // The API's refusals are typed: what the prompt printed above, as data.
+    let to_nobody = net.ask(0, Request::SendCoins { to: Recipient::Id(7), amount: Amount(UNITS_PER_BCC) });
+    let want = ApiError::UnknownNode { id: 7, last: 1 };
+    assert!(matches!(&to_nobody, Err(ApiFailure::Refused(e)) if *e == want), "{to_nobody:?}");
+    let too_much = net.ask(0, Request::SendCoins { to: Recipient::Id(1), amount: Amount(5_000 * UNITS_PER_BCC) });
     assert!(
-        matches!(&too_much, Err(ControlFailure::Refused(ControlError::Refused { kind, .. })) if kind == "InsufficientBalance"),
+        matches!(&too_much, Err(ApiFailure::Refused(ApiError::Refused { reason, .. })) if reason == "InsufficientBalance"),
         "{too_much:?}"
     );
     prompt.send_line("exit").expect("type");

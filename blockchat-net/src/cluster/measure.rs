@@ -7,7 +7,7 @@ use std::path::Path;
 use blockchat_core::format_bcc;
 use blockchat_host::ClientStatus;
 
-use crate::control::{AccountView, BlockSummary};
+use crate::api::{AccountView, BlockSummary};
 
 /// The CSV header; one row per run (documented in the crate README).
 pub const CSV_HEADER: &str = "nodes,capacity,stake_profile,workload,think_ms,block_interval_ms,lines,lines_committed,lines_failed,lines_unsent,committed,blocks,throughput_tx_per_s,mean_block_time_s,longest_block_interval_s,longest_full_block_wait_s,start_spread_s,wall_s,cpu_s,other_cpu_s,late_round_blocks,blocks_by_node,balances_bcc";
@@ -75,7 +75,7 @@ pub fn measure(
     nodes: usize,
     capacity: usize,
 ) -> ChainStats {
-    let blocks: Vec<&BlockSummary> = chain.iter().filter(|b| b.index > 0).collect();
+    let blocks: Vec<&BlockSummary> = chain.iter().filter(|b| b.height > 0).collect();
     let committed: u64 = blocks.iter().map(|b| b.transactions as u64).sum();
     let start = clients.iter().filter_map(|c| c.first_sent_at).min();
     let last_start = clients.iter().filter_map(|c| c.first_sent_at).max();
@@ -83,14 +83,14 @@ pub fn measure(
         (Some(s), Some(l)) => l.saturating_sub(s) as f64 / 1e9,
         _ => 0.0,
     };
-    let end = blocks.last().map(|b| b.timestamp);
+    let end = blocks.last().map(|b| b.timestamp_ns);
     let span = match (start, end) {
         (Some(s), Some(e)) if e > s => (e - s) as f64 / 1e9,
         _ => 0.0,
     };
     let throughput = if span > 0.0 { committed as f64 / span } else { 0.0 };
     let mean_block = if blocks.is_empty() { 0.0 } else { span / blocks.len() as f64 };
-    let gaps = || blocks.windows(2).map(|w| (w[1].timestamp.saturating_sub(w[0].timestamp), w[1].transactions));
+    let gaps = || blocks.windows(2).map(|w| (w[1].timestamp_ns.saturating_sub(w[0].timestamp_ns), w[1].transactions));
     let longest = gaps().map(|(gap, _)| gap).max().unwrap_or(0);
     let longest_full = gaps().filter(|(_, txs)| *txs >= capacity).map(|(gap, _)| gap).max().unwrap_or(0);
     let late = blocks.iter().filter(|b| b.round > 0).count() as u64;
@@ -102,8 +102,8 @@ pub fn measure(
     }
     let mut balances = vec![0u64; nodes];
     for a in accounts {
-        if let Some(slot) = a.id.and_then(|i| balances.get_mut(i as usize)) {
-            *slot = a.balance;
+        if let Some(slot) = a.holder.id.and_then(|i| balances.get_mut(i as usize)) {
+            *slot = a.balance.units();
         }
     }
     ChainStats {

@@ -13,8 +13,10 @@ use blockchat_core::UNITS_PER_BCC;
 use blockchat_host::client::course::{self, CourseError};
 use thiserror::Error;
 
+use crate::api::auth::Secret;
+use crate::api::client::{self, ClientError, Endpoint};
+use crate::api::{AccountView, ApiError, BlockSummary, Phase, Reply, Request, Status};
 use crate::cli::ClusterArgs;
-use crate::control::{self, AccountView, BlockSummary, ControlError, Phase, Reply, Request, Status};
 use measure::RunResult;
 
 /// Why a cluster run failed.
@@ -58,13 +60,13 @@ pub enum ClusterError {
         /// How it exited.
         status: std::process::ExitStatus,
     },
-    /// A node's control endpoint failed to answer.
+    /// A node's API failed to answer.
     #[error("node {id} did not answer: {why}")]
-    Control {
+    Api {
         /// Its id.
         id: usize,
         /// What went wrong.
-        why: ControlFailure,
+        why: ApiFailure,
     },
     /// The run took too long.
     #[error("timed out waiting for {0}")]
@@ -91,15 +93,15 @@ pub enum ClusterError {
     },
 }
 
-/// How a control request failed.
+/// How an API call failed.
 #[derive(Debug, Error)]
-pub enum ControlFailure {
-    /// The endpoint could not be reached or the exchange broke.
+pub enum ApiFailure {
+    /// The API could not be reached or the exchange broke.
     #[error("{0}")]
-    Io(#[from] std::io::Error),
+    Client(#[from] ClientError),
     /// The node answered with an error.
     #[error("{0}")]
-    Refused(#[from] ControlError),
+    Refused(#[from] ApiError),
     /// The node answered with another reply than the one asked for.
     #[error("unexpected reply to {asked}")]
     Unexpected {
@@ -124,42 +126,42 @@ impl Drop for Procs {
     }
 }
 
-/// Where node `k` of a cluster listens, and its control endpoint.
+/// Where node `k` of a cluster listens, and its API.
 pub fn addresses(subnet: u8, port: u16, k: usize) -> (SocketAddr, SocketAddr) {
     let ip = IpAddr::V4(Ipv4Addr::new(127, subnet, 0, k as u8 + 1));
     (SocketAddr::new(ip, port), SocketAddr::new(ip, port.wrapping_add(1)))
 }
 
-/// Asks node at `addr`, with a short timeout.
-pub fn ask(addr: SocketAddr, request: &Request) -> Result<Reply, ControlFailure> {
-    Ok(control::ask(addr, request, Duration::from_secs(20))??)
+/// Asks the node at `api`, with a short timeout.
+pub fn ask(api: &Endpoint, request: &Request) -> Result<Reply, ApiFailure> {
+    Ok(client::ask(api, request, Duration::from_secs(20))??)
 }
 
 /// The node's status.
-pub fn status(addr: SocketAddr) -> Result<Status, ControlFailure> {
-    match ask(addr, &Request::Status)? {
+pub fn status(api: &Endpoint) -> Result<Status, ApiFailure> {
+    match ask(api, &Request::Status {})? {
         Reply::Status(s) => Ok(*s),
-        _ => Err(ControlFailure::Unexpected { asked: "status" }),
+        _ => Err(ApiFailure::Unexpected { asked: "status" }),
     }
 }
 
 /// The node's whole best chain, in pages.
-pub fn chain(addr: SocketAddr) -> Result<Vec<BlockSummary>, ControlFailure> {
+pub fn chain(api: &Endpoint) -> Result<Vec<BlockSummary>, ApiFailure> {
     let mut out = Vec::new();
     loop {
-        match ask(addr, &Request::Chain { from: out.len() as u64, limit: 4096 })? {
-            Reply::Chain { blocks } if blocks.is_empty() => return Ok(out),
-            Reply::Chain { blocks } => out.extend(blocks),
-            _ => return Err(ControlFailure::Unexpected { asked: "chain" }),
+        match ask(api, &Request::Blocks { from: out.len() as u64, limit: 1000 })? {
+            Reply::Blocks(blocks) if blocks.is_empty() => return Ok(out),
+            Reply::Blocks(blocks) => out.extend(blocks),
+            _ => return Err(ApiFailure::Unexpected { asked: "blocks" }),
         }
     }
 }
 
 /// Every account at the node's tip, and the supply.
-pub fn ledger(addr: SocketAddr) -> Result<(Vec<AccountView>, u64), ControlFailure> {
-    match ask(addr, &Request::Ledger)? {
-        Reply::Ledger { accounts, supply } => Ok((accounts, supply)),
-        _ => Err(ControlFailure::Unexpected { asked: "ledger" }),
+pub fn ledger(api: &Endpoint) -> Result<(Vec<AccountView>, u64), ApiFailure> {
+    match ask(api, &Request::Ledger {})? {
+        Reply::Ledger(l) => Ok((l.accounts, l.supply.units())),
+        _ => Err(ApiFailure::Unexpected { asked: "ledger" }),
     }
 }
 
@@ -266,14 +268,14 @@ fn workload_flags(args: &ClusterArgs, root: &Path) -> Result<(Vec<Vec<String>>, 
     Ok((flags, kind.into()))
 }
 
-fn spawn(args: &ClusterArgs, root: &Path, k: usize, extra: &[String]) -> Result<Child, ClusterError> {
+fn spawn(args: &ClusterArgs, root: &Path, k: usize, extra: &[String], secret: &Secret) -> Result<Child, ClusterError> {
     let spawn_err = |source| ClusterError::Spawn { id: k, source };
     let exe = std::env::current_exe().map_err(spawn_err)?;
     let dir = root.join(format!("node{k}"));
     std::fs::create_dir_all(&dir).map_err(|source| ClusterError::Io { path: dir.clone(), source })?;
     let log_path = dir.join("stderr.log");
     let log = std::fs::File::create(&log_path).map_err(|source| ClusterError::Io { path: log_path, source })?;
-    let (listen, control) = addresses(args.subnet, args.port, k);
+    let (listen, api) = addresses(args.subnet, args.port, k);
     let stake = if args.fairness && k == 0 { 100 * UNITS_PER_BCC } else { args.stake };
     let mut cmd = Command::new(exe);
     if k == 0 {
@@ -284,12 +286,13 @@ fn spawn(args: &ClusterArgs, root: &Path, k: usize, extra: &[String]) -> Result<
         cmd.args(["--join", &addresses(args.subnet, args.port, 0).0.to_string()]);
     }
     cmd.args(["-s", &blockchat_core::format_bcc(stake), "--listen", &listen.to_string()])
-        .args(["--control", &control.to_string(), "--data-dir", &dir.display().to_string(), "--no-repl"])
+        .args(["--api", &api.to_string(), "--data-dir", &dir.display().to_string(), "--no-repl"])
         .args(["--threads", &args.node_threads.to_string(), "--seed", &args.seed.to_string()])
         .args(extra);
     if args.no_fsync {
         cmd.arg("--no-fsync");
     }
+    cmd.env("BLOCKCHAT_API_PASSWORD", secret.expose());
     cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(log);
     cmd.spawn().map_err(spawn_err)
 }
@@ -312,21 +315,22 @@ fn drive(args: &ClusterArgs, root: &Path, started: Instant) -> Result<RunResult,
     let n = args.nodes as usize;
     let (flags, kind) = workload_flags(args, root)?;
     let machine_before = machine_busy_seconds();
-    let control = |k| addresses(args.subnet, args.port, k).1;
-    let ask_status = |k: usize| status(control(k)).map_err(|why| ClusterError::Control { id: k, why });
+    let secret = Secret::random();
+    let api = |k| Endpoint::new(&addresses(args.subnet, args.port, k).1.to_string(), secret.clone());
+    let ask_status = |k: usize| status(&api(k)).map_err(|why| ClusterError::Api { id: k, why });
     let poll = Duration::from_millis(20);
     let mut procs = Procs::default();
     // Start the bootstrap, then each node once the previous one holds its id (ids follow join order).
     for (k, extra) in flags.iter().enumerate() {
-        procs.children.push(spawn(args, root, k, extra)?);
+        procs.children.push(spawn(args, root, k, extra, &secret)?);
         wait_for(Duration::from_secs(20), poll, "a node to join", || {
             alive(&mut procs)?;
-            Ok(status(control(k)).ok().filter(|s| s.id == Some(k as u32)).map(|_| ()))
+            Ok(status(&api(k)).ok().filter(|s| s.id == Some(k as u32)).map(|_| ()))
         })?;
     }
     wait_for(Duration::from_secs(30), poll, "every node to connect to every other", || {
         alive(&mut procs)?;
-        Ok((0..n).all(|k| status(control(k)).is_ok_and(|s| s.phase == Phase::Ready)).then_some(()))
+        Ok((0..n).all(|k| status(&api(k)).is_ok_and(|s| s.phase == Phase::Ready)).then_some(()))
     })?;
     // Every line committed or given up, or no progress possible: the chain quiet for longer than
     // a round timeout and a block interval.
@@ -348,12 +352,10 @@ fn drive(args: &ClusterArgs, root: &Path, started: Instant) -> Result<RunResult,
         let still = last.1.elapsed();
         Ok((same_tip && (done && still >= quiet || still >= stall)).then_some(statuses))
     })?;
-    let chains: Vec<Vec<BlockSummary>> = (0..n)
-        .map(|k| chain(control(k)).map_err(|why| ClusterError::Control { id: k, why }))
-        .collect::<Result<_, _>>()?;
-    let ledgers: Vec<(Vec<AccountView>, u64)> = (0..n)
-        .map(|k| ledger(control(k)).map_err(|why| ClusterError::Control { id: k, why }))
-        .collect::<Result<_, _>>()?;
+    let chains: Vec<Vec<BlockSummary>> =
+        (0..n).map(|k| chain(&api(k)).map_err(|why| ClusterError::Api { id: k, why })).collect::<Result<_, _>>()?;
+    let ledgers: Vec<(Vec<AccountView>, u64)> =
+        (0..n).map(|k| ledger(&api(k)).map_err(|why| ClusterError::Api { id: k, why })).collect::<Result<_, _>>()?;
     for k in 1..n {
         if chains[k] != chains[0] {
             return Err(ClusterError::ChainsDiffer { id: k });
@@ -362,7 +364,7 @@ fn drive(args: &ClusterArgs, root: &Path, started: Instant) -> Result<RunResult,
             return Err(ClusterError::BalancesDiffer { id: k });
         }
     }
-    let supply = ledgers[0].0.iter().map(|a| a.balance).sum::<u64>();
+    let supply = ledgers[0].0.iter().map(|a| a.balance.units()).sum::<u64>();
     let expected = blockchat_core::params::COURSE_START_BCC * UNITS_PER_BCC * n as u64;
     if supply != expected || ledgers[0].1 != expected {
         return Err(ClusterError::Supply { got: supply, expected });
@@ -370,7 +372,7 @@ fn drive(args: &ClusterArgs, root: &Path, started: Instant) -> Result<RunResult,
     let cpu_seconds: f64 = procs.children.iter().map(|c| cpu_seconds(c.id())).sum();
     let other_cpu_seconds = (machine_busy_seconds() - machine_before - cpu_seconds).max(0.0);
     for k in 0..n {
-        let _ = ask(control(k), &Request::Shutdown);
+        let _ = ask(&api(k), &Request::Shutdown {});
     }
     for c in &mut procs.children {
         let deadline = Instant::now() + Duration::from_secs(5);
@@ -379,10 +381,12 @@ fn drive(args: &ClusterArgs, root: &Path, started: Instant) -> Result<RunResult,
         }
     }
     for (k, s) in statuses.iter().enumerate() {
-        if let Some((line, why)) = &s.waiting {
+        if let Some(w) = &s.waiting {
             println!(
-                "node {k}: line {line} and {} after it never became affordable: {why}",
-                s.workload.unsent.saturating_sub(1)
+                "node {k}: line {} and {} after it never became affordable: {}",
+                w.line,
+                s.workload.unsent.saturating_sub(1),
+                w.reason
             );
         }
     }

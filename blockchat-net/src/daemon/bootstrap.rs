@@ -9,7 +9,8 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::timeout;
 use tracing::{info, warn};
 
-use crate::control::{Phase, SharedGate, set_phase};
+use crate::api::Phase;
+use crate::api::server::{SharedGate, set_phase};
 use crate::daemon::admission::{self, Admission};
 use crate::daemon::clock;
 use crate::daemon::handshake;

@@ -3,23 +3,26 @@
 //! host and carries out what the host asks, in order: blocks to the log (synced before anything
 //! after them is sent), frames to the peers' writers. Nothing here decides what the node does.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use blockchat_core::{Address, PeerMessage, TxKind, TxRequest, Work};
-use blockchat_host::{Effect, Host, Input, Notice, Persist, Plan};
-use tokio::sync::{mpsc, oneshot};
+use blockchat_core::{Address, PeerMessage, Work};
+use blockchat_host::{Effect, Host, Input, Notice, Persist};
+use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::time::sleep_until;
 use tracing::{debug, info, warn};
 
-use crate::control::{ControlError, PeerView, Phase, Recipient, Reply, Request, Response, Status, views};
+use crate::api::metrics::Histogram;
+use crate::api::{BlockSummary, Request, Response, views};
 use crate::daemon::blocklog::BlockLog;
 use crate::daemon::clock;
 use crate::daemon::peer::{Inbox, MAX_BACKLOG_BYTES, PeerLink};
 use crate::daemon::roster::Roster;
 use crate::daemon::storage::StorageError;
+
+mod requests;
 
 /// Events handled one at a time by the node's loop.
 #[derive(Debug)]
@@ -49,8 +52,8 @@ pub enum Event {
         /// The connection's number.
         conn: u64,
     },
-    /// A local request (prompt, control client).
-    Control {
+    /// A call to the node's API.
+    Api {
         /// What is asked.
         request: Request,
         /// Where the answer goes.
@@ -107,11 +110,25 @@ pub struct Driver {
     // The core's costly operations since start, for the shutdown line.
     work: Work,
     load: Load,
+    // For /metrics and /events.
+    refused: BTreeMap<String, u64>,
+    intervals: Histogram,
+    last_committed_ns: Option<u64>,
+    blocks_feed: broadcast::Sender<BlockSummary>,
 }
 
 impl Driver {
-    /// A driver for `host`, whose chain already holds what `log` stores.
-    pub fn new(host: Host, roster: Arc<Roster>, log: BlockLog, counters: Arc<Counters>, inbox: Arc<Inbox>) -> Driver {
+    /// A driver for `host`, whose chain already holds what `log` stores; committed blocks are
+    /// announced on `blocks_feed`.
+    pub fn new(
+        host: Host,
+        roster: Arc<Roster>,
+        log: BlockLog,
+        counters: Arc<Counters>,
+        inbox: Arc<Inbox>,
+        blocks_feed: broadcast::Sender<BlockSummary>,
+    ) -> Driver {
+        let last_committed_ns = Some(host.node().chain().tip().timestamp().as_nanos());
         Driver {
             host,
             roster,
@@ -123,6 +140,10 @@ impl Driver {
             effects: Vec::new(),
             work: Work::default(),
             load: Load::default(),
+            refused: BTreeMap::new(),
+            intervals: Histogram::default(),
+            last_committed_ns,
+            blocks_feed,
         }
     }
 
@@ -215,7 +236,7 @@ impl Driver {
                     self.host.handle(clock::now(), Input::LinkDown(peer));
                 }
             }
-            Event::Control { request, reply } => {
+            Event::Api { request, reply } => {
                 let response = self.on_request(request);
                 let _ = reply.send(response);
             }
@@ -274,16 +295,24 @@ impl Driver {
         Ok(())
     }
 
-    fn log_notice(&self, notice: Notice) {
+    fn log_notice(&mut self, notice: Notice) {
         match notice {
-            Notice::Committed(block) => info!(
-                "committed block {} {} by {} round {}: {} transactions",
-                block.index(),
-                block.hash().short(),
-                self.roster.label(&block.validator()),
-                block.round(),
-                block.transactions().len()
-            ),
+            Notice::Committed(block) => {
+                info!(
+                    "committed block {} {} by {} round {}: {} transactions",
+                    block.index(),
+                    block.hash().short(),
+                    self.roster.label(&block.validator()),
+                    block.round(),
+                    block.transactions().len()
+                );
+                let at = block.timestamp().as_nanos();
+                if let Some(before) = self.last_committed_ns.replace(at) {
+                    self.intervals.observe(at.saturating_sub(before));
+                }
+                // Nobody listening is fine.
+                let _ = self.blocks_feed.send(views::block_summary(&self.roster, &block));
+            }
             Notice::Reverted(block) => {
                 warn!("reverted block {} {} (a better branch won)", block.index(), block.hash().short())
             }
@@ -293,142 +322,22 @@ impl Driver {
             }
             Notice::LineWaiting { line, error } => debug!("line {} waits for a block: {error}", line + 1),
             Notice::LineCommitted { line, id } => debug!("line {} committed ({})", line + 1, id.short()),
-            Notice::LineFailed { line, error, .. } => info!("line {} given up: {error}", line + 1),
+            Notice::LineFailed { line, error, .. } => {
+                *self.refused.entry(error.name().to_string()).or_default() += 1;
+                info!("line {} given up: {error}", line + 1)
+            }
             Notice::LineLost { line, .. } => info!("line {} lost in a restart", line + 1),
-            Notice::OwnTxDropped { id, error } => info!("our transaction {} was dropped: {error}", id.short()),
+            Notice::OwnTxDropped { id, error } => {
+                *self.refused.entry(error.name().to_string()).or_default() += 1;
+                info!("our transaction {} was dropped: {error}", id.short())
+            }
             Notice::PeerTxRejected { id, from, error } => {
+                *self.refused.entry(error.name().to_string()).or_default() += 1;
                 debug!("transaction {} from {} refused: {error}", id.short(), self.roster.label(&from))
             }
             Notice::BlockRejected { hash, from, error } => {
                 warn!("block {} from {} refused: {error}", hash.short(), self.roster.label(&from))
             }
-        }
-    }
-
-    fn resolve(&self, to: Recipient) -> Result<Address, ControlError> {
-        match to {
-            Recipient::Address(a) => Ok(a),
-            Recipient::Id(id) => self
-                .roster
-                .member(id)
-                .map(|m| m.key)
-                .ok_or(ControlError::UnknownNode { id, last: self.roster.len().saturating_sub(1) as u32 }),
-        }
-    }
-
-    fn submit(&mut self, receiver: Address, kind: TxKind) -> Response {
-        match self.host.submit(clock::now(), TxRequest { receiver, kind }) {
-            Ok(tx) => Ok(Reply::Submitted { id: tx.id(), nonce: tx.nonce(), fee: tx.fee() }),
-            Err(error) => Err(ControlError::from(&error)),
-        }
-    }
-
-    fn on_request(&mut self, request: Request) -> Response {
-        let me = self.host.node().address();
-        let roster = self.roster.clone();
-        let chain = self.host.node().chain();
-        Ok(match request {
-            Request::Status => Reply::Status(Box::new(self.status())),
-            Request::Balance => {
-                let a = self.host.node().ledger().account(&me).copied().unwrap_or_default();
-                let pending = self
-                    .host
-                    .node()
-                    .mempool()
-                    .iter()
-                    .filter(|(t, _)| t.sender() == me)
-                    .fold(0u64, |sum, (t, _)| sum.saturating_add(t.kind().debit()));
-                Reply::Balance { balance: a.balance, stake: a.stake, available: a.spendable(), pending }
-            }
-            Request::View => Reply::View(views::block_view(&roster, chain.tip())),
-            Request::History { limit } => {
-                let entries = chain
-                    .blocks()
-                    .iter()
-                    .rev()
-                    .flat_map(|b| b.transactions().iter().rev().map(move |t| (b, t)))
-                    .filter(|(_, t)| t.sender() == me || t.receiver() == me)
-                    .take(limit)
-                    .map(|(b, t)| (b.index(), views::tx_view(&roster, b, t)))
-                    .collect();
-                Reply::History { entries }
-            }
-            Request::Peers => Reply::Peers {
-                peers: roster
-                    .members()
-                    .iter()
-                    .map(|m| PeerView {
-                        id: m.id,
-                        address: m.address.clone(),
-                        key: m.key,
-                        connected: m.key != me && self.host.is_up(&m.key),
-                        this_node: m.key == me,
-                    })
-                    .collect(),
-            },
-            Request::Chain { from, limit } => Reply::Chain {
-                blocks: chain.blocks_from(from, limit).iter().map(|b| views::block_summary(&roster, b)).collect(),
-            },
-            Request::Ledger => Reply::Ledger {
-                accounts: views::accounts(&roster, self.host.node().ledger()),
-                supply: self.host.node().ledger().total_supply(),
-            },
-            Request::Transfer { to, amount } => {
-                let to = self.resolve(to)?;
-                return self.submit(to, TxKind::Coins { amount });
-            }
-            Request::Message { to, text } => {
-                let to = self.resolve(to)?;
-                return self.submit(to, TxKind::Message { text });
-            }
-            Request::Stake { amount } => return self.submit(Address::ZERO, TxKind::Stake { amount }),
-            Request::Shutdown => {
-                info!("shutdown requested");
-                self.stopping = true;
-                Reply::ShuttingDown
-            }
-        })
-    }
-
-    fn status(&self) -> Status {
-        let node = self.host.node();
-        let chain = node.chain();
-        let stats = self.host.stats();
-        let peers = self.roster.len() - 1;
-        let phase = if self.host.is_ready() {
-            Phase::Ready
-        } else {
-            Phase::Connecting { connected: self.host.peers_up(), peers }
-        };
-        let client = self.host.client();
-        let waiting = client.waiting().map(|(line, error)| {
-            let number = match client.plan() {
-                Plan::Lines(lines) => lines.get(line).map_or(line + 1, |l| l.number),
-                _ => line + 1,
-            };
-            (number, error.to_string())
-        });
-        Status {
-            phase,
-            id: Some(self.roster.me),
-            nodes: self.roster.len(),
-            capacity: chain.params().capacity,
-            max_block_interval_ms: chain.params().max_block_interval.map(|d| d.as_millis() as u64),
-            height: chain.height(),
-            tip: Some(chain.tip().hash()),
-            round: node.round(),
-            peers_connected: self.host.peers_up(),
-            mempool: node.mempool().len(),
-            committed_txs: chain.blocks().iter().skip(1).map(|b| b.transactions().len() as u64).sum(),
-            rejected_local: stats.own_rejected,
-            rejected_from_peers: stats.peer_txs_rejected,
-            blocks_rejected: stats.blocks_rejected,
-            bad_connections: self.counters.bad_connections.load(Ordering::Relaxed),
-            reverted: stats.reverted_blocks,
-            dropped_to_down_links: stats.dropped_to_down_links,
-            load: self.load,
-            workload: client.status(),
-            waiting,
         }
     }
 }

@@ -1,4 +1,4 @@
-//! The node daemon: the data dir, the control endpoint, bootstrap or join (or resume from the
+//! The node daemon: the data dir, the API, bootstrap or join (or resume from the
 //! stored roster), reloading and re-validating the block log, then the connections and the
 //! loop around the host.
 
@@ -32,8 +32,10 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tracing::{info, warn};
 
+use crate::api::Phase;
+use crate::api::auth::{AuthError, Secret};
+use crate::api::server::{self, ApiState, Gate, SharedGate};
 use crate::cli::NodeArgs;
-use crate::control::{self, Gate, Phase, SharedGate};
 use admission::{Admission, KeysFileError};
 use blocklog::BlockLog;
 use bootstrap::{BootstrapPlan, JoinPlan};
@@ -82,6 +84,9 @@ pub enum RunError {
     /// The data dir could not be used.
     #[error(transparent)]
     Storage(#[from] StorageError),
+    /// The API's cookie could not be written.
+    #[error(transparent)]
+    Auth(#[from] AuthError),
     /// The input file is unusable.
     #[error(transparent)]
     Input(#[from] CourseError),
@@ -122,8 +127,8 @@ pub enum RunError {
     },
 }
 
-/// The default control address: the listen IP when loopback (else 127.0.0.1), listen port + 1.
-pub fn default_control(listen: SocketAddr) -> SocketAddr {
+/// The default API address: the listen IP when loopback (else 127.0.0.1), listen port + 1.
+pub fn default_api(listen: SocketAddr) -> SocketAddr {
     let ip = if listen.ip().is_loopback() { listen.ip() } else { IpAddr::V4(Ipv4Addr::LOCALHOST) };
     SocketAddr::new(ip, listen.port().wrapping_add(1))
 }
@@ -284,13 +289,26 @@ pub async fn run_node(args: NodeArgs) -> Result<(), RunError> {
     }
 
     let gate: SharedGate = Arc::new(Mutex::new(Gate::Starting { phase: Phase::Starting, id: None }));
-    let control_addr = args.control.unwrap_or_else(|| default_control(listen));
-    let control_listener = bind(control_addr).await?;
-    let control_addr = control_listener.local_addr().map_err(|error| RunError::Bind { addr: control_addr, error })?;
-    std::fs::write(data.control_path(), format!("{control_addr}\n"))
-        .map_err(|error| StorageError::Io { path: data.control_path(), error })?;
-    tokio::spawn(control::serve(control_listener, gate.clone()));
-    info!("control endpoint on {control_addr}");
+    let api_addr = args.api.unwrap_or_else(|| default_api(listen));
+    let api_listener = bind(api_addr).await?;
+    let api_addr = api_listener.local_addr().map_err(|error| RunError::Bind { addr: api_addr, error })?;
+    let secret = match &args.api_password {
+        Some(password) => Secret::password(password),
+        None => {
+            let secret = Secret::random();
+            secret.write_cookie(dir)?;
+            secret
+        }
+    };
+    std::fs::write(data.api_path(), format!("{api_addr}\n"))
+        .map_err(|error| StorageError::Io { path: data.api_path(), error })?;
+    let (blocks_feed, _) = tokio::sync::broadcast::channel(256);
+    let api = ApiState { gate: gate.clone(), secret: secret.clone(), blocks: blocks_feed.clone() };
+    tokio::spawn(server::serve(api_listener, api));
+    info!(
+        "API and explorer on http://{api_addr}/ ({})",
+        if args.api_password.is_some() { "password from the settings" } else { "secret in the data dir's .cookie" }
+    );
     let listener = bind(listen).await?;
     info!("listening for peers on {listen} (advertised as {advertise})");
 
@@ -392,16 +410,23 @@ pub async fn run_node(args: NodeArgs) -> Result<(), RunError> {
         *g = Gate::Running(events_tx.clone());
     }
     if !args.no_repl {
-        let (tx, history, id) = (events_tx.clone(), data.history_path(), roster.me);
-        std::thread::spawn(move || crate::prompt::run(tx, history, id));
+        let endpoint = crate::api::client::Endpoint::new(&api_addr.to_string(), secret);
+        let (history, id) = (data.history_path(), roster.me);
+        std::thread::spawn(move || crate::prompt::run(endpoint, history, Some(id)));
     }
     drop(events_tx);
-    let driver = Driver::new(host, roster, log, counters, net.inbox.clone());
+    let driver = Driver::new(host, roster, log, counters, net.inbox.clone(), blocks_feed);
     let stop = async {
         let _ = tokio::signal::ctrl_c().await;
         info!("Ctrl-C: shutting down");
     };
     driver.run(events, urgent, stop).await?;
+    // Answers already handed to the API server (the reply to `shutdown` among them) still leave.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    if args.api_password.is_none() {
+        // A stale cookie would let a client think the node runs.
+        let _ = std::fs::remove_file(dir.join(crate::api::auth::COOKIE_FILE));
+    }
     Ok(())
 }
 

@@ -92,9 +92,9 @@ impl DataDir {
     pub fn log_path(&self) -> PathBuf {
         self.root.join("blocks.log")
     }
-    /// Where the node writes its control endpoint's address.
-    pub fn control_path(&self) -> PathBuf {
-        self.root.join("control.addr")
+    /// Where the node writes its API's address.
+    pub fn api_path(&self) -> PathBuf {
+        self.root.join(crate::api::auth::ADDR_FILE)
     }
     /// The prompt's history.
     pub fn history_path(&self) -> PathBuf {

@@ -1,9 +1,9 @@
-//! The prompt's commands, parsed from what the user typed into control requests.
+//! The prompt's commands, parsed from what the user typed into API calls.
 
 use blockchat_core::amount::AmountError;
 use blockchat_core::{Address, parse_bcc};
 
-use crate::control::{Recipient, Request};
+use crate::api::{Amount, Recipient, Request};
 
 /// What a line of input asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,17 +24,25 @@ commands:
   m <id|address> <message>   send a message
   stake <amount>             set your stake (0 releases it)
   view                       the last block's transactions and its validator
+  block <height|hash>        a block and its transactions
+  tx <id>                    a transaction and the block that holds it
   balance                    your balance and stake
+  account <id|address>       another account's balance, stake and nonce
   status                     height, peers, mempool
   history [n]                your last n committed transactions (default 20)
   blocks <height> [n]        n blocks of the chain from that height (default 10)
+  mempool                    transactions waiting for a block
+  ledger                     every account and the supply
+  shares                     each validator's share of blocks against its share of stake
   peers                      every node and whether it is connected
   help                       this text
-  exit                       stop the node and leave";
+  exit                       leave (at a node's own prompt: stop the node)";
 
 /// Every command word, for completion.
-pub const WORDS: &[&str] =
-    &["t", "m", "stake", "view", "balance", "status", "history", "blocks", "peers", "help", "exit"];
+pub const WORDS: &[&str] = &[
+    "t", "m", "stake", "view", "block", "tx", "balance", "account", "status", "history", "blocks", "mempool", "ledger",
+    "shares", "peers", "help", "exit",
+];
 
 fn recipient(word: &str) -> Result<Recipient, String> {
     // 64 hex digits are an address even when every one is a decimal digit.
@@ -46,8 +54,8 @@ fn recipient(word: &str) -> Result<Recipient, String> {
         .map_err(|_| format!("'{word}' is neither a node id (like 3) nor an address (64 hex digits)"))
 }
 
-fn amount(word: &str) -> Result<u64, String> {
-    parse_bcc(word).map_err(|e| e.to_string())
+fn amount(word: &str) -> Result<Amount, String> {
+    parse_bcc(word).map(Amount).map_err(|e| e.to_string())
 }
 
 /// Whether `t`'s text is meant as an amount: it starts like a number or reads as one
@@ -70,12 +78,12 @@ pub fn parse(line: &str) -> Result<Option<Command>, String> {
             };
             let (to, what) = (recipient(to)?, what.trim());
             if word == "m" {
-                Request::Message { to, text: what.to_string() }
+                Request::SendMessage { to, text: what.to_string() }
             } else {
                 match parse_bcc(what) {
-                    Ok(amount) => Request::Transfer { to, amount },
+                    Ok(units) => Request::SendCoins { to, amount: Amount(units) },
                     Err(AmountError::NotANumber(_)) if !looks_like_amount(what) => {
-                        Request::Message { to, text: what.to_string() }
+                        Request::SendMessage { to, text: what.to_string() }
                     }
                     Err(e @ AmountError::NotANumber(_)) => {
                         return Err(format!("{e}; to send this text as a message, use m"));
@@ -86,10 +94,26 @@ pub fn parse(line: &str) -> Result<Option<Command>, String> {
         }
         "stake" if !rest.is_empty() && !rest.contains(char::is_whitespace) => Request::Stake { amount: amount(rest)? },
         "stake" => return usage("stake <amount>"),
-        "view" => Request::View,
-        "balance" => Request::Balance,
-        "status" => Request::Status,
-        "peers" => Request::Peers,
+        "view" => Request::Block { height: None, hash: None },
+        "block" => match rest.parse::<u64>() {
+            Ok(height) => Request::Block { height: Some(height), hash: None },
+            Err(_) => match rest.parse() {
+                Ok(hash) => Request::Block { height: None, hash: Some(hash) },
+                Err(_) => return usage("block <height|hash>"),
+            },
+        },
+        "tx" => match rest.parse() {
+            Ok(id) => Request::Transaction { id },
+            Err(_) => return usage("tx <id> (64 hex digits)"),
+        },
+        "balance" => Request::Account { holder: None },
+        "account" if !rest.is_empty() => Request::Account { holder: Some(recipient(rest)?) },
+        "account" => return usage("account <id|address>"),
+        "status" => Request::Status {},
+        "peers" => Request::Peers {},
+        "mempool" => Request::Mempool { limit: 100 },
+        "ledger" => Request::Ledger {},
+        "shares" => Request::Shares {},
         "history" if rest.is_empty() => Request::History { limit: 20 },
         "history" => match rest.parse() {
             Ok(limit) => Request::History { limit },
@@ -98,8 +122,8 @@ pub fn parse(line: &str) -> Result<Option<Command>, String> {
         "blocks" => {
             let mut words = rest.split_whitespace().map(str::parse::<u64>);
             match (words.next(), words.next(), words.next()) {
-                (Some(Ok(from)), None, None) => Request::Chain { from, limit: 10 },
-                (Some(Ok(from)), Some(Ok(n)), None) => Request::Chain { from, limit: n.min(1_000) as usize },
+                (Some(Ok(from)), None, None) => Request::Blocks { from, limit: 10 },
+                (Some(Ok(from)), Some(Ok(n)), None) => Request::Blocks { from, limit: n.min(1_000) as usize },
                 _ => return usage("blocks <height> [n]"),
             }
         }
@@ -121,19 +145,23 @@ mod tests {
         let cases: Vec<(&str, Result<Option<Command>, String>)> = vec![
             ("", Ok(None)),
             ("   ", Ok(None)),
-            ("t 2 12.5", node(Request::Transfer { to: Recipient::Id(2), amount: 12_500_000 })),
+            ("t 2 12.5", node(Request::SendCoins { to: Recipient::Id(2), amount: Amount(12_500_000) })),
             (
                 &*Box::leak(format!("t {a} 1").into_boxed_str()),
-                node(Request::Transfer { to: Recipient::Address(a), amount: 1_000_000 }),
+                node(Request::SendCoins { to: Recipient::Address(a), amount: Amount(1_000_000) }),
             ),
-            ("t 1 hello world", node(Request::Message { to: Recipient::Id(1), text: "hello world".into() })),
-            ("m 3 42", node(Request::Message { to: Recipient::Id(3), text: "42".into() })),
-            ("stake 10", node(Request::Stake { amount: 10_000_000 })),
-            ("view", node(Request::View)),
-            ("balance", node(Request::Balance)),
+            ("t 1 hello world", node(Request::SendMessage { to: Recipient::Id(1), text: "hello world".into() })),
+            ("m 3 42", node(Request::SendMessage { to: Recipient::Id(3), text: "42".into() })),
+            ("stake 10", node(Request::Stake { amount: Amount(10_000_000) })),
+            ("view", node(Request::Block { height: None, hash: None })),
+            ("block 3", node(Request::Block { height: Some(3), hash: None })),
+            ("account 2", node(Request::Account { holder: Some(Recipient::Id(2)) })),
+            ("mempool", node(Request::Mempool { limit: 100 })),
+            ("shares", node(Request::Shares {})),
+            ("balance", node(Request::Account { holder: None })),
             ("history 5", node(Request::History { limit: 5 })),
-            ("blocks 3", node(Request::Chain { from: 3, limit: 10 })),
-            ("blocks 0 5000", node(Request::Chain { from: 0, limit: 1_000 })),
+            ("blocks 3", node(Request::Blocks { from: 3, limit: 10 })),
+            ("blocks 0 5000", node(Request::Blocks { from: 0, limit: 1_000 })),
             ("blocks", Err("usage: blocks <height> [n]".into())),
             ("blocks -1", Err("usage: blocks <height> [n]".into())),
             ("blocks 1 2 3", Err("usage: blocks <height> [n]".into())),
@@ -151,12 +179,12 @@ mod tests {
             // An all-digit address is an address, not node 0.
             (
                 &*Box::leak(format!("t {} 1", "0".repeat(64)).into_boxed_str()),
-                node(Request::Transfer { to: Recipient::Address(Address([0; 32])), amount: 1_000_000 }),
+                node(Request::SendCoins { to: Recipient::Address(Address([0; 32])), amount: Amount(1_000_000) }),
             ),
             ("t 1 1e9", Err("'1e9' is not an amount (write BCC as a number, like 12 or 12.5); to send this text as a message, use m".into())),
             ("t 1 -1", Err("'-1' is not an amount (write BCC as a number, like 12 or 12.5); to send this text as a message, use m".into())),
             ("t 1 NaN", Err("'NaN' is not an amount (write BCC as a number, like 12 or 12.5); to send this text as a message, use m".into())),
-            ("m 1 NaN", node(Request::Message { to: Recipient::Id(1), text: "NaN".into() })),
+            ("m 1 NaN", node(Request::SendMessage { to: Recipient::Id(1), text: "NaN".into() })),
             ("t 1 12 apples", Err("'12 apples' is not an amount (write BCC as a number, like 12 or 12.5); to send this text as a message, use m".into())),
             ("fly", Err("unknown command 'fly' (type help for the list)".into())),
         ];

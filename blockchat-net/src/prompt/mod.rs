@@ -1,6 +1,7 @@
 //! The interactive prompt (rustyline: history in the data dir, completion of command words),
-//! its commands and how answers are shown. It runs on its own thread and talks to the node's
-//! loop like any control client; `blockchat client` parses and shows the same way.
+//! its commands and how answers are shown. It talks to a node through the node's API, whether it
+//! runs in the node's own terminal or in `blockchat attach`; `blockchat client` parses and shows
+//! the same way.
 
 use std::path::PathBuf;
 
@@ -10,14 +11,14 @@ use rustyline::highlight::Highlighter;
 use rustyline::hint::Hinter;
 use rustyline::validate::Validator;
 use rustyline::{Context, Editor, Helper};
-use tokio::sync::{mpsc, oneshot};
+use std::time::Duration;
 
-use crate::control::{ControlError, Request, Response};
+use crate::api::client::{Client, Endpoint};
+use crate::api::{Reply, Request};
 use command::{Command, HELP, WORDS};
 
 pub mod command;
 pub mod render;
-use crate::daemon::driver::Event;
 use render::render;
 
 /// Completes the command word at the start of the line.
@@ -40,16 +41,26 @@ impl Highlighter for Words {}
 impl Validator for Words {}
 impl Helper for Words {}
 
-fn ask(events: &mpsc::UnboundedSender<Event>, request: Request) -> Response {
-    let (reply, rx) = oneshot::channel();
-    if events.send(Event::Control { request, reply }).is_err() {
-        return Err(ControlError::ShuttingDown);
-    }
-    rx.blocking_recv().unwrap_or(Err(ControlError::ShuttingDown))
-}
-
-/// Runs the prompt until `exit`, Ctrl-C or Ctrl-D; then asks the node to shut down.
-pub fn run(events: mpsc::UnboundedSender<Event>, history: PathBuf, id: u32) {
+/// Runs the prompt until `exit`, Ctrl-C or Ctrl-D. `own` is the node's id when the prompt is the
+/// node's own terminal: leaving then stops the node. Attached (`None`), the id is asked for.
+pub fn run(endpoint: Endpoint, history: PathBuf, own: Option<u32>) {
+    let mut client = Client::new(endpoint, Duration::from_secs(30));
+    let id = match own {
+        Some(id) => Some(id),
+        None => match client.call(&Request::Status {}) {
+            Ok(Ok(Reply::Status(s))) => s.id,
+            Ok(Err(e)) => {
+                eprintln!("error: {e}");
+                return;
+            }
+            Ok(Ok(_)) => None,
+            Err(e) => {
+                eprintln!("{e}");
+                return;
+            }
+        },
+    };
+    let id = id.map_or("?".to_string(), |i| i.to_string());
     let mut editor: Editor<Words, rustyline::history::DefaultHistory> = match Editor::new() {
         Ok(e) => e,
         Err(e) => {
@@ -71,7 +82,10 @@ pub fn run(events: mpsc::UnboundedSender<Event>, history: PathBuf, id: u32) {
                     Ok(None) => {}
                     Ok(Some(Command::Help)) => println!("{HELP}"),
                     Ok(Some(Command::Exit)) => break,
-                    Ok(Some(Command::Node(request))) => println!("{}", render(&ask(&events, request))),
+                    Ok(Some(Command::Node(request))) => match client.call(&request) {
+                        Ok(response) => println!("{}", render(&response)),
+                        Err(e) => println!("error: {e}"),
+                    },
                     Err(e) => println!("error: {e}"),
                 }
             }
@@ -84,5 +98,7 @@ pub fn run(events: mpsc::UnboundedSender<Event>, history: PathBuf, id: u32) {
     }
     let _ = editor.save_history(&history);
     println!("bye");
-    let _ = ask(&events, Request::Shutdown);
+    if own.is_some() {
+        let _ = client.call(&Request::Shutdown {});
+    }
 }

@@ -2,33 +2,47 @@
 
 use std::fmt::Write;
 
-use blockchat_core::format_bcc;
-
-use crate::control::{BlockView, Reply, Response, TxView};
+use crate::api::{BlockView, Located, Payload, Placement, Reply, Response, TxView};
 
 fn tx_line(t: &TxView) -> String {
-    match t.kind.as_str() {
+    match &t.payload {
         // Quoted and escaped: a message's newlines or escape sequences must not forge lines or
         // drive the terminal.
-        "message" => format!("{} -> {}: message {:?} (fee {} BCC)", t.from, t.to, t.what, t.fee),
-        "stake" => format!("{} stakes {}", t.from, t.what),
-        _ => format!("{} -> {}: {} (fee {} BCC)", t.from, t.to, t.what, t.fee),
+        Payload::Message { text } => format!("{} -> {}: message {text:?} (fee {})", t.sender, t.receiver, t.fee),
+        Payload::Stake { amount } => format!("{} stakes {amount}", t.sender),
+        Payload::Coins { amount } => format!("{} -> {}: {amount} (fee {})", t.sender, t.receiver, t.fee),
     }
 }
 
+fn located(l: &Located) -> String {
+    let at = match &l.placement {
+        Placement::Committed { height, confirmations, .. } => format!("block {height} ({confirmations} confirmations)"),
+        Placement::Pending => "pending".to_string(),
+    };
+    format!("{at}: {} [{}]", tx_line(&l.transaction), l.transaction.id.short())
+}
+
 fn block(b: &BlockView) -> String {
-    let by = b.validator.map_or("genesis".to_string(), |v| format!("validator node {v}"));
+    let by = b.validator.map_or("genesis".to_string(), |v| format!("validator {v}"));
     let mut s = format!(
-        "block {} ({}), {by}, round {}, {} transactions",
-        b.index,
+        "block {} ({}), {by}, round {}, {} transactions, fees {}",
+        b.height,
         b.hash.short(),
         b.round,
-        b.transactions.len()
+        b.transactions.len(),
+        b.fees
     );
     for t in &b.transactions {
         let _ = write!(s, "\n  {}", tx_line(t));
     }
     s
+}
+
+fn lines<T>(items: &[T], empty: &str, line: impl Fn(&T) -> String) -> String {
+    if items.is_empty() {
+        return empty.to_string();
+    }
+    items.iter().map(line).collect::<Vec<_>>().join("\n")
 }
 
 /// The answer as text; errors start with `error:`.
@@ -59,71 +73,67 @@ pub fn render(response: &Response) -> String {
                     "\nworkload: {} lines, {} sent, {} committed, {} pending, {} given up, {} not sent yet",
                     w.total, w.submitted, w.committed, w.pending, w.failed, w.unsent
                 );
-                if let Some((line, why)) = &s.waiting {
-                    let _ = write!(out, "\nline {line} waits for a block: {why}");
+                if let Some(wait) = &s.waiting {
+                    let _ = write!(out, "\nline {} waits for a block: {}", wait.line, wait.reason);
                 }
             }
             out
         }
-        Reply::Balance { balance, stake, available, pending } => {
+        Reply::Account(a) => {
             let mut line = format!(
-                "balance {} BCC (staked {} BCC, available {} BCC)",
-                format_bcc(*balance),
-                format_bcc(*stake),
-                format_bcc(*available)
+                "{}: balance {} (staked {}, available {}), next nonce {}",
+                a.holder, a.balance, a.stake, a.spendable, a.next_nonce
             );
-            if *pending > 0 {
-                let _ = write!(line, "; pending transactions will spend {} BCC", format_bcc(*pending));
+            if a.pending_transactions > 0 {
+                let _ =
+                    write!(line, "; {} pending transactions will spend {}", a.pending_transactions, a.pending_spends);
             }
             line
         }
-        Reply::View(b) => block(b),
-        Reply::History { entries } if entries.is_empty() => "no committed transactions of yours yet".to_string(),
-        Reply::History { entries } => {
-            entries.iter().map(|(h, t)| format!("block {h}: {}", tx_line(t))).collect::<Vec<_>>().join("\n")
+        Reply::Block(b) => block(b),
+        Reply::Transaction(l) => located(l),
+        Reply::History(entries) => lines(entries, "no committed transactions of yours yet", located),
+        Reply::Mempool(txs) => lines(txs, "the mempool is empty", |t| format!("{} [{}]", tx_line(t), t.id.short())),
+        Reply::Peers(peers) => lines(peers, "", |p| {
+            let state = match (p.this_node, p.connected) {
+                (true, _) => "this node",
+                (false, true) => "connected",
+                (false, false) => "not connected",
+            };
+            format!("node {} at {} ({}): {state}", p.id, p.endpoint, p.address.short())
+        }),
+        Reply::Submitted(s) => {
+            format!("sent: transaction {} (nonce {}, fee {}) is pending", s.id.short(), s.nonce, s.fee)
         }
-        Reply::Peers { peers } => peers
-            .iter()
-            .map(|p| {
-                let state = match (p.this_node, p.connected) {
-                    (true, _) => "this node",
-                    (false, true) => "connected",
-                    (false, false) => "not connected",
-                };
-                format!("node {} at {} ({}): {state}", p.id, p.address, p.key.short())
-            })
-            .collect::<Vec<_>>()
-            .join("\n"),
-        Reply::Submitted { id, nonce, fee } => {
-            format!("sent: transaction {} (nonce {nonce}, fee {} BCC) is pending", id.short(), format_bcc(*fee))
+        Reply::Blocks(blocks) => lines(blocks, "no blocks there", |b| {
+            let by = b.validator.map_or("genesis".to_string(), |v| format!("node {v}"));
+            format!(
+                "block {} {} by {by}, round {}: {} transactions, fees {}",
+                b.height,
+                b.hash.short(),
+                b.round,
+                b.transactions,
+                b.fees
+            )
+        }),
+        Reply::Ledger(l) => {
+            let mut s = lines(&l.accounts, "", |a| format!("{}: {}, staked {}", a.holder, a.balance, a.stake));
+            let _ = write!(s, "\nsupply {}", l.supply);
+            s
         }
-        Reply::Chain { blocks } => blocks
-            .iter()
-            .map(|b| {
-                let by = b.validator.map_or("genesis".to_string(), |v| format!("node {v}"));
-                format!(
-                    "block {} {} by {by}, round {}: {} transactions, fees {} BCC",
-                    b.index,
-                    b.hash.short(),
-                    b.round,
-                    b.transactions,
-                    format_bcc(b.fees)
-                )
-            })
-            .collect::<Vec<_>>()
-            .join("\n"),
-        Reply::Ledger { accounts, supply } => {
-            let mut s: Vec<String> = accounts
-                .iter()
-                .map(|a| {
-                    let who = a.id.map_or(a.address.short(), |i| format!("node {i}"));
-                    format!("{who}: {} BCC, staked {} BCC", format_bcc(a.balance), format_bcc(a.stake))
-                })
-                .collect();
-            s.push(format!("supply {} BCC", format_bcc(*supply)));
-            s.join("\n")
-        }
+        Reply::Shares(shares) => lines(shares, "", |s| {
+            format!(
+                "node {}: {:.1}% of the stake ({}), {:.1}% of the blocks ({}), fees {}",
+                s.id,
+                100.0 * s.stake_share,
+                s.stake,
+                100.0 * s.block_share,
+                s.blocks,
+                s.fees
+            )
+        }),
         Reply::ShuttingDown => "the node is shutting down".to_string(),
+        Reply::Metrics(m) => m.to_prometheus(),
     }
 }
 
@@ -133,25 +143,37 @@ mod tests {
 
     #[test]
     fn balance_shows_what_pending_transactions_will_spend() {
-        let reply =
-            |pending| Ok(Reply::Balance { balance: 5_000_000, stake: 1_000_000, available: 4_000_000, pending });
-        assert_eq!(render(&reply(0)), "balance 5 BCC (staked 1 BCC, available 4 BCC)");
+        use crate::api::{AccountView, Amount, Party};
+        let reply = |n, pending| {
+            Ok(Reply::Account(AccountView {
+                holder: Party { id: Some(1), address: blockchat_core::Address([1; 32]) },
+                balance: Amount(5_000_000),
+                stake: Amount(1_000_000),
+                spendable: Amount(4_000_000),
+                next_nonce: 3,
+                pending_spends: Amount(pending),
+                pending_transactions: n,
+            }))
+        };
+        assert_eq!(render(&reply(0, 0)), "node 1: balance 5 BCC (staked 1 BCC, available 4 BCC), next nonce 3");
         assert_eq!(
-            render(&reply(1_030_000)),
-            "balance 5 BCC (staked 1 BCC, available 4 BCC); pending transactions will spend 1.03 BCC"
+            render(&reply(1, 1_030_000)),
+            "node 1: balance 5 BCC (staked 1 BCC, available 4 BCC), next nonce 3; 1 pending transactions will spend 1.03 BCC"
         );
     }
 
     #[test]
     fn message_text_cannot_forge_lines_or_drive_the_terminal() {
         let forged = "hi\n  node 3 -> node 0: 500 BCC (fee 0 BCC)\u{1b}]0;owned\u{7}\u{1b}[31m\r\u{9b}";
+        use crate::api::{Amount, Party};
+        let party = |id| Party { id: Some(id), address: blockchat_core::Address([id as u8; 32]) };
         let t = TxView {
             id: blockchat_core::TxId([0; 32]),
-            from: "node 1".into(),
-            to: "node 2".into(),
-            kind: "message".into(),
-            what: forged.into(),
-            fee: "1".into(),
+            sender: party(1),
+            receiver: party(2),
+            nonce: 0,
+            payload: Payload::Message { text: forged.into() },
+            fee: Amount(1_000_000),
         };
         let line = tx_line(&t);
         assert_eq!(line.lines().count(), 1, "{line}");

@@ -10,11 +10,15 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use blockchat_net::cluster::{self, ClusterError, ControlFailure, addresses};
-use blockchat_net::control::{BlockSummary, Phase, Reply, Request, Status};
+use blockchat_net::api::auth::Secret;
+use blockchat_net::api::client::Endpoint;
+use blockchat_net::api::{BlockSummary, Phase, Reply, Request, Status};
+use blockchat_net::cluster::{self, ApiFailure, ClusterError, addresses};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_blockchat");
 pub const PORT: u16 = 7000;
+/// The API password every test node gets (through the environment).
+pub const PASSWORD: &str = "test-password";
 
 /// Heavy tests in one binary run one at a time (two cores).
 pub static SERIAL: Mutex<()> = Mutex::new(());
@@ -59,7 +63,10 @@ impl Net {
             capacity,
             root: tempfile::tempdir().expect("tempdir"),
             procs: (0..n).map(|_| None).collect(),
-            env: vec![("RUST_LOG".into(), "info,blockchat_net=debug".into())],
+            env: vec![
+                ("RUST_LOG".into(), "info,blockchat_net=debug".into()),
+                ("BLOCKCHAT_API_PASSWORD".into(), PASSWORD.into()),
+            ],
             params: Vec::new(),
         }
     }
@@ -70,8 +77,17 @@ impl Net {
     pub fn listen(&self, k: usize) -> SocketAddr {
         addresses(self.subnet, PORT, k).0
     }
-    pub fn control(&self, k: usize) -> SocketAddr {
+    pub fn api_addr(&self, k: usize) -> SocketAddr {
         addresses(self.subnet, PORT, k).1
+    }
+    /// Node `k`'s API: with the test password, or (where the nodes run without one) the cookie
+    /// in its data dir.
+    pub fn api(&self, k: usize) -> Endpoint {
+        let addr = self.api_addr(k).to_string();
+        if self.env.iter().any(|(name, _)| name == "BLOCKCHAT_API_PASSWORD") {
+            return Endpoint::new(&addr, Secret::password(PASSWORD));
+        }
+        Endpoint::from_data_dir(&self.dir(k)).unwrap_or_else(|_| Endpoint::new(&addr, Secret::password("")))
     }
     pub fn log(&self, k: usize) -> String {
         std::fs::read_to_string(self.dir(k).join("stderr.log")).unwrap_or_default()
@@ -85,7 +101,7 @@ impl Net {
         } else {
             cmd.args(["--join", &self.listen(0).to_string()]);
         }
-        cmd.args(["--listen", &self.listen(k).to_string(), "--control", &self.control(k).to_string()])
+        cmd.args(["--listen", &self.listen(k).to_string(), "--api", &self.api_addr(k).to_string()])
             .args(["--data-dir", &self.dir(k).display().to_string()])
             .args(extra);
         cmd.envs(self.env.iter().map(|(a, b)| (a.as_str(), b.as_str())));
@@ -109,9 +125,9 @@ impl Net {
             let args = extra(k);
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
             self.start(k, &args);
-            let control = self.control(k);
+            // The cookie appears once the node runs: the endpoint is read again each time.
             self.wait(20, &format!("node {k} to get its id"), || {
-                cluster::status(control).ok().filter(|s| s.id == Some(k as u32)).map(|_| ())
+                cluster::status(&self.api(k)).ok().filter(|s| s.id == Some(k as u32)).map(|_| ())
             });
         }
         self.wait(30, "all nodes connected", || {
@@ -128,19 +144,19 @@ impl Net {
     }
 
     pub fn status(&self, k: usize) -> Status {
-        cluster::status(self.control(k)).unwrap_or_default()
+        cluster::status(&self.api(k)).unwrap_or_default()
     }
 
     pub fn try_status(&self, k: usize) -> Option<Status> {
-        cluster::status(self.control(k)).ok()
+        cluster::status(&self.api(k)).ok()
     }
 
     pub fn chain(&self, k: usize) -> Vec<BlockSummary> {
-        cluster::chain(self.control(k)).expect("chain")
+        cluster::chain(&self.api(k)).expect("chain")
     }
 
-    pub fn ask(&self, k: usize, request: Request) -> Result<Reply, ControlFailure> {
-        cluster::ask(self.control(k), &request)
+    pub fn ask(&self, k: usize, request: Request) -> Result<Reply, ApiFailure> {
+        cluster::ask(&self.api(k), &request)
     }
 
     /// Polls `check` every 50 ms until it gives a value; panics after `secs` seconds.
