@@ -4,6 +4,7 @@
 #![warn(missing_docs)]
 
 pub mod compare;
+pub mod format;
 pub mod plot;
 pub mod readme;
 pub mod runner;

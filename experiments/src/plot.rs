@@ -21,24 +21,22 @@ const COLOURS: [RGBColor; 6] = [
 /// One line: (x, mean, ci) points in x order.
 type Series = Vec<(f64, f64, f64)>;
 
-/// The lines of `plot` from the summary table, series in first-appearance order.
-pub fn series(plot: &Plot, summary: &Table) -> Vec<(String, Series)> {
+/// A line of a plot: its labels on the plot's series axes, and its points.
+pub type Line = (Vec<String>, Series);
+
+/// The lines of `plot` from the summary table, one per combination of its series axes' labels,
+/// in first-appearance order.
+pub fn series(plot: &Plot, summary: &Table) -> Vec<Line> {
     let (Some(xc), Some(mc), Some(cc)) =
         (summary.col(&plot.x), summary.col(&format!("{}_mean", plot.y)), summary.col(&format!("{}_ci95", plot.y)))
     else {
         return Vec::new();
     };
-    let sc = plot.series.as_ref().and_then(|s| summary.col(s));
+    let sc: Vec<usize> = plot.series.iter().filter_map(|s| summary.col(s)).collect();
     let mut order = Vec::new();
-    let mut lines: BTreeMap<String, Series> = BTreeMap::new();
-    'rows: for row in &summary.rows {
-        for (axis, want) in &plot.only {
-            let want = want.as_str().map(String::from).unwrap_or_else(|| want.to_string());
-            if summary.col(axis).is_some_and(|c| row[c] != want) {
-                continue 'rows;
-            }
-        }
-        let name = sc.map(|c| row[c].clone()).unwrap_or_default();
+    let mut lines: BTreeMap<Vec<String>, Series> = BTreeMap::new();
+    for row in rows(plot, summary) {
+        let name: Vec<String> = sc.iter().map(|c| row[*c].clone()).collect();
         let (Ok(x), Ok(m)) = (row[xc].parse::<f64>(), row[mc].parse::<f64>()) else { continue };
         let ci = row[cc].parse::<f64>().unwrap_or(0.0) * plot.y_scale;
         let m = m * plot.y_scale;
@@ -57,15 +55,56 @@ pub fn series(plot: &Plot, summary: &Table) -> Vec<(String, Series)> {
         .collect()
 }
 
+/// The summary rows `plot` shows: those matching its `only` labels.
+fn rows<'a>(plot: &'a Plot, summary: &'a Table) -> impl Iterator<Item = &'a Vec<String>> + 'a {
+    summary.rows.iter().filter(move |row| {
+        plot.only.iter().all(|(axis, want)| {
+            let want = want.as_str().map(String::from).unwrap_or_else(|| want.to_string());
+            summary.col(axis).is_none_or(|c| row[c] == want)
+        })
+    })
+}
+
+/// The caption's account of seeds: "mean of 20 seeds", "mean of 2–3 seeds", "one run per point".
+fn seeds_caption(plot: &Plot, summary: &Table) -> String {
+    let counts: Vec<usize> =
+        summary.col("runs").map_or(Vec::new(), |c| rows(plot, summary).filter_map(|r| r[c].parse().ok()).collect());
+    match (counts.iter().min(), counts.iter().max()) {
+        (Some(&lo), Some(&hi)) if hi > 1 && lo < hi => format!("mean of {lo}–{hi} seeds, bars: 95% interval"),
+        (_, Some(&hi)) if hi > 1 => format!("mean of {hi} seeds, bars: 95% interval"),
+        _ => "one run per point".into(),
+    }
+}
+
+/// Each line's colour (by its label on the first series axis) and dash (0: solid; by its label
+/// on the second), in first-appearance order of the labels.
+fn styles(lines: &[Line]) -> Vec<(usize, usize)> {
+    let index = |k: usize, labels: &[String]| {
+        let mut seen: Vec<&String> = Vec::new();
+        for (l, _) in lines {
+            if let Some(v) = l.get(k)
+                && !seen.contains(&v)
+            {
+                seen.push(v);
+            }
+        }
+        labels.get(k).and_then(|v| seen.iter().position(|s| *s == v)).unwrap_or(0)
+    };
+    lines
+        .iter()
+        .enumerate()
+        .map(|(i, (labels, _))| match labels.len() {
+            0 | 1 => (i, 0),
+            _ => (index(0, labels), index(1, labels)),
+        })
+        .collect()
+}
+
 /// Draws every plot of `suite` into `dir`.
 pub fn draw_all(suite: &Suite, summary: &Table, dir: &Path) -> Result<(), RunError> {
-    // Seeds per point, for the caption (the most any point has).
-    let seeds = summary
-        .col("runs")
-        .map_or(0, |c| summary.rows.iter().filter_map(|r| r[c].parse::<usize>().ok()).max().unwrap_or(0));
     for plot in &suite.file.plots {
         let path = dir.join(&plot.file);
-        draw(plot, &series(plot, summary), seeds, &path)
+        draw(plot, &series(plot, summary), &seeds_caption(plot, summary), &path)
             .map_err(|e| RunError::File { path: path.clone(), message: e.to_string() })?;
     }
     Ok(())
@@ -84,11 +123,18 @@ fn tick(v: f64, integers: bool) -> String {
     } else if v.abs() >= 100.0 {
         format!("{v:.0}")
     } else {
-        format!("{}", (v * 1000.0).round() / 1000.0)
+        crate::format::sig3(v)
     }
 }
 
-fn draw(plot: &Plot, lines: &[(String, Series)], seeds: usize, path: &Path) -> Result<(), Box<dyn std::error::Error>> {
+/// The bottom of a log axis: `y0`, or a little under the power of ten just below it when that is
+/// near (within a factor of 4), so that the lowest points have a labelled tick beneath them.
+fn log_floor(y0: f64) -> f64 {
+    let power = 10f64.powi(y0.log10().floor() as i32);
+    if y0 < 4.0 * power { 0.9 * power } else { y0 }
+}
+
+fn draw(plot: &Plot, lines: &[Line], caption: &str, path: &Path) -> Result<(), Box<dyn std::error::Error>> {
     let points: Vec<&(f64, f64, f64)> = lines.iter().flat_map(|(_, s)| s.iter()).collect();
     let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, 0.0f64);
     for (x, m, ci) in &points {
@@ -107,22 +153,22 @@ fn draw(plot: &Plot, lines: &[(String, Series)], seeds: usize, path: &Path) -> R
     }
     let integers = points.iter().all(|(x, _, _)| x.fract() == 0.0);
     let y1 = if y1 > 0.0 { y1 * 1.1 } else { 1.0 };
-    let y0 = if y0 < f64::MAX && y0 > 0.0 { y0 / 1.5 } else { y1 / 1000.0 };
+    let y0 = log_floor(if y0 < f64::MAX && y0 > 0.0 { y0 / 1.5 } else { y1 / 1000.0 });
     let root = SVGBackend::new(path, (WIDTH, 480)).into_drawing_area();
     root.fill(&WHITE)?;
     let (area, legend_area) = root.split_horizontally(WIDTH - LEGEND);
-    let caption =
-        if seeds > 1 { format!("mean of {seeds} seeds, bars: 95% interval") } else { "one run per point".into() };
     let mut builder = ChartBuilder::on(&area);
     builder.caption(&plot.title, ("sans-serif", 19)).margin(16).x_label_area_size(56).y_label_area_size(80);
     let style = |c: &RGBColor| ShapeStyle { color: c.to_rgba(), filled: true, stroke_width: 2 };
-    let names: Vec<String> = lines
+    // A legend entry per line: one row per series axis ("nodes = 5", "think = none").
+    let names: Vec<Vec<String>> = lines
         .iter()
-        .map(|(name, _)| match &plot.series {
-            Some(axis) => format!("{axis} = {name}"),
-            None => plot.y.clone(),
+        .map(|(labels, _)| match labels.len() {
+            0 => vec![plot.y.clone()],
+            _ => plot.series.iter().zip(labels).map(|(axis, label)| format!("{axis} = {label}")).collect(),
         })
         .collect();
+    let looks = styles(lines);
     macro_rules! body {
         ($chart:expr, $floor:expr) => {{
             let mut chart = $chart;
@@ -136,8 +182,14 @@ fn draw(plot: &Plot, lines: &[(String, Series)], seeds: usize, path: &Path) -> R
                 .draw()?;
             let floor: f64 = $floor;
             for (i, (_, pts)) in lines.iter().enumerate() {
-                let c = COLOURS[i % COLOURS.len()];
-                chart.draw_series(LineSeries::new(pts.iter().map(|(x, m, _)| (*x, m.max(floor))), style(&c)))?;
+                let (colour, dash) = looks[i];
+                let c = COLOURS[colour % COLOURS.len()];
+                let line = pts.iter().map(|(x, m, _)| (*x, m.max(floor)));
+                if dash == 0 {
+                    chart.draw_series(LineSeries::new(line, style(&c)))?;
+                } else {
+                    chart.draw_series(DashedLineSeries::new(line, 6 + 3 * dash as i32, 5, style(&c)))?;
+                }
                 chart.draw_series(pts.iter().map(|(x, m, _)| Circle::new((*x, m.max(floor)), 3, style(&c))))?;
                 // Whiskers with caps, a few pixels wide whatever the axis.
                 for (x, m, ci) in pts.iter().filter(|p| p.2 > 0.0) {
@@ -164,13 +216,85 @@ fn draw(plot: &Plot, lines: &[(String, Series)], seeds: usize, path: &Path) -> R
         }
     }
     // The legend beside the data, never over it.
-    for (i, name) in names.iter().enumerate() {
-        let c = COLOURS[i % COLOURS.len()];
-        let y = 60 + 22 * i as i32;
-        legend_area.draw(&PathElement::new(vec![(4, y), (24, y)], style(&c)))?;
-        legend_area.draw(&Circle::new((14, y), 3, style(&c)))?;
-        legend_area.draw(&Text::new(name.clone(), (30, y - 7), ("sans-serif", 13)))?;
+    let mut y = 60;
+    for (i, rows) in names.iter().enumerate() {
+        let (colour, dash) = looks[i];
+        let c = COLOURS[colour % COLOURS.len()];
+        if dash == 0 {
+            legend_area.draw(&PathElement::new(vec![(4, y), (28, y)], style(&c)))?;
+        } else {
+            legend_area.draw(&PathElement::new(vec![(4, y), (12, y)], style(&c)))?;
+            legend_area.draw(&PathElement::new(vec![(18, y), (28, y)], style(&c)))?;
+        }
+        legend_area.draw(&Circle::new((16, y), 3, style(&c)))?;
+        for (k, text) in rows.iter().enumerate() {
+            legend_area.draw(&Text::new(text.clone(), (34, y - 7 + 17 * k as i32), ("sans-serif", 13)))?;
+        }
+        y += 17 * rows.len() as i32 + 10;
     }
     root.present()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plot(series: &[&str], only: &str) -> Plot {
+        let text = format!(
+            "file = 'a.svg'\ntitle = 't'\nx = 'capacity'\nx_label = 'c'\ny = 'throughput_tps'\ny_label = 'y'\n\
+             series = {series:?}\nonly = {{ {only} }}"
+        );
+        toml::from_str(&text).unwrap()
+    }
+
+    fn summary() -> Table {
+        let header = ["nodes", "think", "capacity", "runs", "throughput_tps_mean", "throughput_tps_ci95"];
+        let rows = [
+            ["5", "none", "10", "3", "200", "2"],
+            ["5", "none", "5", "3", "100", "1"],
+            ["5", "slow", "5", "2", "15", "0.5"],
+            ["10", "none", "5", "3", "90", "1"],
+            ["10", "slow", "5", "2", "14", "0.5"],
+        ];
+        Table {
+            header: header.map(String::from).to_vec(),
+            rows: rows.iter().map(|r| r.map(String::from).to_vec()).collect(),
+        }
+    }
+
+    #[test]
+    fn a_line_per_combination_coloured_by_the_first_axis_and_dashed_by_the_second() {
+        let lines = series(&plot(&["nodes", "think"], ""), &summary());
+        let labels: Vec<Vec<&str>> = lines.iter().map(|(l, _)| l.iter().map(String::as_str).collect()).collect();
+        assert_eq!(labels, [["5", "none"], ["5", "slow"], ["10", "none"], ["10", "slow"]]);
+        assert_eq!(lines[0].1, [(5.0, 100.0, 1.0), (10.0, 200.0, 2.0)], "points in x order");
+        assert_eq!(styles(&lines), [(0, 0), (0, 1), (1, 0), (1, 1)]);
+        let one = series(&plot(&["think"], ""), &summary());
+        assert_eq!(styles(&one), [(0, 0), (1, 0)], "one axis: a colour per line");
+    }
+
+    #[test]
+    fn log_axes_reach_down_to_a_labelled_tick() {
+        for (y0, want) in [(0.21, 0.09), (0.5, 0.5), (0.00063, 0.00063), (0.00031, 0.00009), (1.0, 0.9), (35.0, 9.0)] {
+            assert!((log_floor(y0) - want).abs() < 1e-12, "log_floor({y0}) = {}", log_floor(y0));
+        }
+        for (v, want) in [(0.0001, "0.0001"), (0.5, "0.5"), (1000.0, "1000"), (150.7, "151"), (2.5, "2.5")] {
+            assert_eq!(tick(v, false), want, "{v}");
+        }
+        assert_eq!(tick(2.5, true), "", "no ticks between integers");
+    }
+
+    #[test]
+    fn the_caption_counts_the_seeds_of_the_points_shown() {
+        let cases = [
+            (plot(&["nodes", "think"], ""), "mean of 2–3 seeds, bars: 95% interval"),
+            (plot(&["nodes"], "think = 'none'"), "mean of 3 seeds, bars: 95% interval"),
+            (plot(&["nodes"], "think = 'slow'"), "mean of 2 seeds, bars: 95% interval"),
+            (plot(&["nodes"], "think = 'absent'"), "one run per point"),
+        ];
+        for (p, want) in cases {
+            assert_eq!(seeds_caption(&p, &summary()), want, "{:?}", p.only);
+        }
+    }
 }

@@ -3,8 +3,8 @@
 
 use std::fmt::Write as _;
 
+use crate::format::{Unit, cell, plain, unit};
 use crate::runner::Table;
-use crate::stats::fmt;
 use crate::suite::Suite;
 
 /// Figures published by course implementations, measured on their own hardware.
@@ -75,7 +75,7 @@ fn real_section(comparison: &Table) -> String {
     let _ = writeln!(t, "| {} |", comparison.header.join(" | "));
     let _ = writeln!(t, "|{}|", comparison.header.iter().map(|_| "---").collect::<Vec<_>>().join("|"));
     for row in &comparison.rows {
-        let _ = writeln!(t, "| {} |", row.join(" | "));
+        let _ = writeln!(t, "| {} |", row.iter().map(|c| plain(c)).collect::<Vec<_>>().join(" | "));
     }
     t.push_str(REAL_MISSES);
     t
@@ -163,7 +163,9 @@ pub fn render(done: &[(Suite, Table)], machine: &str) -> String {
          run, with its seed and scenario hash; `scenarios.jsonl` has the full scenario of every run, and \
          `experiments rerun SUITE RUN_ID` reruns one row alone), `summary.csv` (mean and 95% confidence \
          interval per grid point) and the plots. Intervals are ± the half-width of the 95% interval of \
-         the mean (Student's t over the seeds).\n\nMachine: {machine}.\n"
+         the mean (Student's t over the seeds). The tables round every mean and interval to three \
+         significant digits, times in milliseconds when a column has any under a second; the CSVs keep \
+         six.\n\nMachine: {machine}.\n"
     );
     let _ = writeln!(t, "Contents:\n");
     let mut titles: Vec<&str> = vec!["Reported by others, on their own hardware"];
@@ -177,13 +179,17 @@ pub fn render(done: &[(Suite, Table)], machine: &str) -> String {
     for (suite, summary) in done {
         let _ = writeln!(t, "## {}\n", suite.file.title);
         let _ = writeln!(t, "{}\n", suite.file.description.trim());
+        let seeds = match seed_range(summary) {
+            Some((lo, hi)) if lo < hi => format!("{lo}–{hi} seeds per point, as the table's runs column says"),
+            Some((_, hi)) => format!("{hi} seeds per point"),
+            None => "no points".into(),
+        };
         let _ = writeln!(
             t,
-            "Command: `cargo run --release -p experiments -- run {}` ({} runs, {} seeds per point). \
+            "Command: `cargo run --release -p experiments -- run {}` ({} runs, {seeds}). \
              Data: [`{}/runs.csv`]({}/runs.csv), [`{}/summary.csv`]({}/summary.csv).\n",
             suite.name,
             suite.runs.len(),
-            suite.runs.len() / summary.rows.len().max(1),
             suite.name,
             suite.name,
             suite.name,
@@ -197,70 +203,44 @@ pub fn render(done: &[(Suite, Table)], machine: &str) -> String {
     t
 }
 
-/// `mean ± ci` with the interval to two significant digits and the mean to the same decimal
-/// place; the mean alone when the interval is zero.
-fn plus_minus(mean: &str, ci: &str) -> String {
-    let (Ok(m), Ok(c)) = (mean.parse::<f64>(), ci.parse::<f64>()) else {
-        return mean.to_string();
-    };
-    if c <= 0.0 || !c.is_finite() {
-        return fmt(m);
-    }
-    let decimals = (1 - c.log10().floor() as i32).max(0) as usize;
-    format!("{m:.decimals$} ± {c:.decimals$}")
-}
-
-/// A metric's column name for a reader, with its unit; the CSV name when it has none.
-fn column(metric: &str) -> &str {
-    match metric {
-        "throughput_tps" => "throughput (tx/s)",
-        "block_time_mean_s" => "mean block time (s)",
-        "block_time_p50_s" => "median block time (s)",
-        "block_time_p99_s" => "p99 block time (s)",
-        "latency_p50_s" => "median latency (s)",
-        "latency_p99_s" => "p99 latency (s)",
-        "committed" => "committed (tx)",
-        "rejected" => "rejected (tx)",
-        "pending" => "pending at the end (tx)",
-        "messages" => "messages",
-        "forks" => "blocks off the final chain",
-        "agreement" => "runs in agreement",
-        "virtual_time_s" => "virtual time (s)",
-        "top_stake_share" => "node 0's stake share",
-        "top_validator_share" => "node 0's block share",
-        "top_validator_blocks" => "node 0's blocks",
-        "blocks" => "blocks",
-        "top_validator_balance_bcc" => "node 0's balance (BCC)",
-        "others_mean_balance_bcc" => "others' mean balance (BCC)",
-        other => other,
-    }
-}
-
-/// The markdown table of a suite: its axes, then each chosen metric as mean ± interval.
+/// The markdown table of a suite: its axes (and the seeds per point when they differ), then each
+/// chosen metric as mean ± interval, three significant digits in its column's unit.
 fn table(suite: &Suite, summary: &Table) -> String {
     let mut t = String::new();
-    let mut head: Vec<String> = suite.axes.clone();
-    head.extend(suite.file.table.iter().map(|m| column(m).to_string()));
+    let mut axes: Vec<&str> = suite.axes.iter().map(String::as_str).collect();
+    if seed_range(summary).is_some_and(|(lo, hi)| lo < hi) {
+        axes.push("runs");
+    }
+    // Each column's smallest non-zero mean, for its unit.
+    let smallest = |m: &str| {
+        let c = summary.col(&format!("{m}_mean")).or(summary.col(m));
+        let values = c.map_or(Vec::new(), |c| summary.rows.iter().filter_map(|r| r[c].parse::<f64>().ok()).collect());
+        values.into_iter().map(f64::abs).filter(|v| *v > 0.0).fold(f64::INFINITY, f64::min)
+    };
+    let units: Vec<Unit> = suite.file.table.iter().map(|m| unit(m, smallest(m))).collect();
+    let mut head: Vec<&str> = axes.clone();
+    head.extend(units.iter().map(|u| u.name.as_str()));
     let _ = writeln!(t, "| {} |", head.join(" | "));
     let _ = writeln!(t, "|{}|", head.iter().map(|_| "---").collect::<Vec<_>>().join("|"));
     for row in &summary.rows {
         let mut cells: Vec<String> =
-            suite.axes.iter().map(|a| summary.col(a).map(|c| row[c].clone()).unwrap_or_default()).collect();
-        for m in &suite.file.table {
-            let cell = if m == "agreement" {
-                summary
-                    .col("agreement")
-                    .map(|c| format!("{}%", fmt(100.0 * row[c].parse::<f64>().unwrap_or(0.0))))
-                    .unwrap_or_default()
-            } else {
-                match (summary.col(&format!("{m}_mean")), summary.col(&format!("{m}_ci95"))) {
-                    (Some(a), Some(b)) => plus_minus(&row[a], &row[b]),
-                    _ => String::new(),
-                }
+            axes.iter().map(|a| summary.col(a).map(|c| row[c].clone()).unwrap_or_default()).collect();
+        for (m, u) in suite.file.table.iter().zip(&units) {
+            let value = |name: &str| summary.col(name).map_or("", |c| row[c].as_str());
+            let cell = match summary.col(&format!("{m}_mean")) {
+                Some(_) => cell(m, value(&format!("{m}_mean")), value(&format!("{m}_ci95")), u.scale),
+                None => cell(m, value(m), "0", u.scale),
             };
             cells.push(cell);
         }
         let _ = writeln!(t, "| {} |", cells.join(" | "));
     }
     t
+}
+
+/// The fewest and most seeds any point of the summary had.
+fn seed_range(summary: &Table) -> Option<(usize, usize)> {
+    let c = summary.col("runs")?;
+    let counts: Vec<usize> = summary.rows.iter().filter_map(|r| r[c].parse().ok()).collect();
+    Some((*counts.iter().min()?, *counts.iter().max()?))
 }

@@ -9,7 +9,7 @@ use blockchat_sim::Report;
 use rayon::prelude::*;
 use thiserror::Error;
 
-use crate::stats::{METRICS, fmt, mean_ci};
+use crate::stats::{METRICS, PERCENTAGES, fmt, mean_ci, percent};
 use crate::suite::Suite;
 
 /// Why a suite could not be run or written.
@@ -177,7 +177,7 @@ pub fn summarise(suite: &Suite, runs: &Table, dir: &Path) -> Result<Table, RunEr
     header.extend(suite.axes.iter().cloned());
     header.push("runs".into());
     header.push("agreement".into());
-    for m in METRICS {
+    for m in METRICS.iter().chain(PERCENTAGES.iter().map(|p| &p.0)) {
         header.push(format!("{m}_mean"));
         header.push(format!("{m}_ci95"));
     }
@@ -203,6 +203,17 @@ pub fn summarise(suite: &Suite, runs: &Table, dir: &Path) -> Result<Table, RunEr
         for m in METRICS {
             let values: Vec<f64> =
                 runs.col(m).map(|c| group.iter().filter_map(|r| r[c].parse().ok()).collect()).unwrap_or_default();
+            let (mean, ci) = mean_ci(&values);
+            row.push(fmt(mean));
+            row.push(fmt(ci));
+        }
+        for (_, part, whole) in PERCENTAGES {
+            let values: Vec<f64> = match (runs.col(part), runs.col(whole)) {
+                (Some(p), Some(w)) => {
+                    group.iter().filter_map(|r| percent(r[p].parse().ok()?, r[w].parse().ok()?)).collect()
+                }
+                _ => Vec::new(),
+            };
             let (mean, ci) = mean_ci(&values);
             row.push(fmt(mean));
             row.push(fmt(ci));

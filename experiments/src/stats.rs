@@ -29,6 +29,15 @@ pub const METRICS: [&str; 25] = [
     "others_mean_balance_bcc",
 ];
 
+/// Metrics computed per run from two runs.csv columns, as a percentage of the second: (name,
+/// numerator, denominator).
+pub const PERCENTAGES: [(&str, &str, &str); 1] = [("lines_committed_pct", "committed", "planned")];
+
+/// `100 × part ÷ whole` for one run; `None` when the run planned nothing.
+pub fn percent(part: f64, whole: f64) -> Option<f64> {
+    (whole > 0.0).then(|| 100.0 * part / whole)
+}
+
 /// Two-sided 95% quantile of Student's t with `df` degrees of freedom.
 pub fn t95(df: usize) -> f64 {
     const TABLE: [f64; 30] = [
@@ -88,5 +97,7 @@ mod tests {
         assert_eq!(fmt(3.0), "3");
         assert_eq!(fmt(0.0), "0");
         assert_eq!(t95(1000), 1.96);
+        assert_eq!(percent(475.0, 500.0), Some(95.0));
+        assert_eq!(percent(3.0, 0.0), None);
     }
 }

@@ -56,6 +56,8 @@ pub struct AxisValue {
     /// Scenario lists to extend (appended to what earlier axes set).
     #[serde(default)]
     pub append: toml::Table,
+    /// At most this many seeds for the points with this value (an expensive half of a grid).
+    pub max_seeds: Option<u64>,
 }
 
 /// An axis of the grid.
@@ -84,8 +86,10 @@ pub struct Plot {
     pub y: String,
     /// Y axis label, with unit.
     pub y_label: String,
-    /// Axis whose values become separate lines.
-    pub series: Option<String>,
+    /// Axes whose values become separate lines: one name, or a list (then one line per
+    /// combination, coloured by the first axis, dashed for the second's later values).
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub series: Vec<String>,
     /// Logarithmic x axis.
     #[serde(default)]
     pub log_x: bool,
@@ -194,6 +198,7 @@ fn axis_values(name: &str, axis: &Axis) -> Result<Vec<AxisValue>, SuiteError> {
                     label,
                     set: toml::Table::from_iter([(field.clone(), v.clone())]),
                     append: toml::Table::new(),
+                    max_seeds: None,
                 })
             }
             (None, _) => Err(SuiteError::Parse {
@@ -222,6 +227,7 @@ impl Suite {
             let labels: Vec<String> = point.iter().map(|v| v.label.clone()).collect();
             let key: Vec<String> = file.axes.iter().zip(&labels).map(|(a, l)| format!("{}={l}", a.name)).collect();
             let key = key.join(",");
+            let seeds = point.iter().filter_map(|v| v.max_seeds).fold(seeds, u64::min);
             for seed in 1..=seeds {
                 let mut table = file.base.clone();
                 for v in &point {
@@ -256,6 +262,20 @@ impl Suite {
 /// A plot's default scale.
 fn one() -> f64 {
     1.0
+}
+
+/// A plot's series: one axis name or a list of them.
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(s) => vec![s],
+        OneOrMany::Many(v) => v,
+    })
 }
 
 #[cfg(test)]
@@ -300,10 +320,95 @@ mod tests {
             assert!(!s.runs.is_empty(), "{name}");
             for p in &s.file.plots {
                 assert!(s.axes.contains(&p.x), "{name}: plot x axis {}", p.x);
+                for axis in &p.series {
+                    assert!(s.axes.contains(axis), "{name}: plot series axis {axis}");
+                }
             }
             assert!(!s.file.description.contains("PLACEHOLDER"), "{name}: the description is unwritten");
         }
         assert!(matches!(Suite::named("nope", None), Err(SuiteError::Unknown(_))));
+    }
+
+    #[test]
+    fn seeds_can_be_capped_per_value_and_plots_take_several_series() {
+        let text = r#"
+            title = "t"
+            description = "d"
+            seeds = 3
+            table = []
+            [[axes]]
+            name = "nodes"
+            field = "nodes"
+            values = [5, 10]
+            [[axes]]
+            name = "think"
+            values = [
+              { label = "none", set = {} },
+              { label = "slow", set = { workload = { kind = "course", think = { min_ms = 1.0, max_ms = 2.0 } } }, max_seeds = 1 },
+            ]
+            [[plots]]
+            file = "a.svg"
+            title = "a"
+            x = "nodes"
+            x_label = "n"
+            y = "throughput_tps"
+            y_label = "t"
+            series = ["nodes", "think"]
+            [[plots]]
+            file = "b.svg"
+            title = "b"
+            x = "nodes"
+            x_label = "n"
+            y = "throughput_tps"
+            y_label = "t"
+            series = "think"
+        "#;
+        let s = Suite::parse("x", text, None).unwrap();
+        let ids: Vec<&str> = s.runs.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                "nodes=5,think=none,seed=1",
+                "nodes=5,think=none,seed=2",
+                "nodes=5,think=none,seed=3",
+                "nodes=5,think=slow,seed=1",
+                "nodes=10,think=none,seed=1",
+                "nodes=10,think=none,seed=2",
+                "nodes=10,think=none,seed=3",
+                "nodes=10,think=slow,seed=1",
+            ]
+        );
+        // Fewer seeds asked for than the cap: the fewer.
+        assert_eq!(Suite::parse("x", text, Some(2)).unwrap().runs.len(), 6);
+        assert_eq!(s.file.plots[0].series, ["nodes", "think"]);
+        assert_eq!(s.file.plots[1].series, ["think"]);
+    }
+
+    /// The course's three experiments each run with the course client's pause (uniform 100–500 ms
+    /// a line) and without, report the share of lines committed, and plot both settings.
+    #[test]
+    fn course_experiments_run_with_and_without_think_time() {
+        use blockchat_sim::scenario::{Think, Workload};
+        for name in ["performance", "scalability", "fairness"] {
+            let s = Suite::named(name, None).unwrap();
+            let think = s.axes.iter().position(|a| a == "think").unwrap_or_else(|| panic!("{name}: no think axis"));
+            let mut settings: Vec<(String, bool, bool)> = s
+                .runs
+                .iter()
+                .map(|r| match &r.scenario.workload {
+                    Workload::Course { think: t, .. } => (r.labels[think].clone(), t.is_none(), *t == Think::COURSE),
+                    other => panic!("{name}: not the course's workload: {other:?}"),
+                })
+                .collect();
+            settings.sort();
+            settings.dedup();
+            let want = [("0.1-0.5s".to_string(), false, true), ("none".to_string(), true, false)];
+            assert_eq!(settings, want, "{name}");
+            assert!(s.file.table.iter().any(|m| m == "lines_committed_pct"), "{name}: no lines committed column");
+            for p in &s.file.plots {
+                assert!(p.series.iter().any(|a| a == "think"), "{name}/{}: think time is not a series", p.file);
+            }
+        }
     }
 
     #[test]
