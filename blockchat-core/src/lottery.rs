@@ -1,5 +1,7 @@
 //! The stake-weighted validator lottery, seeded by the parent block's hash.
 
+use std::sync::Arc;
+
 use rand_chacha::ChaCha20Rng;
 use rand_core::{Rng, SeedableRng};
 use sha2::{Digest, Sha256};
@@ -9,9 +11,11 @@ use crate::ids::{Address, BlockHash};
 /// The stakers of one ledger state, sorted by address, with running stake totals.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Lottery {
-    stakers: Vec<Address>,
+    // Shared, never changed in place (a stake change builds a new lottery): copies of a ledger,
+    // one per simulated node among them, share one list until a stake changes.
+    stakers: Arc<[Address]>,
     // cumulative[i] = stake of stakers[0..=i]; strictly increasing.
-    cumulative: Vec<u64>,
+    cumulative: Arc<[u64]>,
 }
 
 impl Lottery {
@@ -20,14 +24,14 @@ impl Lottery {
         let mut list: Vec<(Address, u64)> = stakes.into_iter().filter(|(_, s)| *s > 0).collect();
         list.sort_unstable_by_key(|(a, _)| *a);
         let mut total = 0u64;
-        let (stakers, cumulative) = list
+        let (stakers, cumulative): (Vec<Address>, Vec<u64>) = list
             .into_iter()
             .map(|(a, s)| {
                 total = total.saturating_add(s);
                 (a, total)
             })
             .unzip();
-        Lottery { stakers, cumulative }
+        Lottery { stakers: stakers.into(), cumulative: cumulative.into() }
     }
 
     /// Sum of all stakes, in units.
@@ -47,7 +51,7 @@ impl Lottery {
 
     /// Each staker with its stake, in address order.
     pub fn stakers(&self) -> impl Iterator<Item = (Address, u64)> + '_ {
-        self.stakers.iter().zip(&self.cumulative).scan(0u64, |prev, (a, c)| {
+        self.stakers.iter().zip(self.cumulative.iter()).scan(0u64, |prev, (a, c)| {
             let stake = c - *prev;
             *prev = *c;
             Some((*a, stake))

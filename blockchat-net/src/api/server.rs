@@ -132,6 +132,32 @@ fn rpc_error(id: Value, error: ApiError) -> HttpResponse {
     axum::Json(json!({ "jsonrpc": "2.0", "error": ErrorObject::from(error), "id": id })).into_response()
 }
 
+/// Reads a JSON-RPC 2.0 call: its id (absent for a notification) and its request, or the id to
+/// answer with and why the call is not valid.
+pub fn parse_call(body: &[u8]) -> Result<(Option<Value>, Request), (Value, ApiError)> {
+    let call: Value =
+        serde_json::from_slice(body).map_err(|e| (Value::Null, ApiError::Parse { detail: e.to_string() }))?;
+    let invalid = |detail: &str| ApiError::InvalidRequest { detail: detail.to_string() };
+    let Value::Object(mut call) = call else {
+        return Err((Value::Null, invalid("expected one call object (batches are not supported)")));
+    };
+    let id = call.remove("id");
+    let reply_id = id.clone().unwrap_or(Value::Null);
+    if !matches!(reply_id, Value::Null | Value::Number(_) | Value::String(_)) {
+        return Err((Value::Null, invalid("id must be a number, a string or null")));
+    }
+    if call.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
+        return Err((reply_id, invalid("\"jsonrpc\" must be \"2.0\"")));
+    }
+    let Some(method) = call.get("method").and_then(Value::as_str).map(str::to_string) else {
+        return Err((reply_id, invalid("\"method\" must be a string")));
+    };
+    match Request::parse(&method, call.remove("params")) {
+        Ok(request) => Ok((id, request)),
+        Err(e) => Err((reply_id, e)),
+    }
+}
+
 async fn rpc(State(state): State<ApiState>, headers: HeaderMap, body: Bytes) -> HttpResponse {
     let Some(access) = access(&state, &headers) else { return unauthorized() };
     if !is_json(&headers) {
@@ -139,29 +165,12 @@ async fn rpc(State(state): State<ApiState>, headers: HeaderMap, body: Bytes) -> 
         return (StatusCode::UNSUPPORTED_MEDIA_TYPE, "send JSON-RPC with Content-Type: application/json\n")
             .into_response();
     }
-    let call: Value = match serde_json::from_slice(&body) {
-        Ok(v) => v,
-        Err(e) => return rpc_error(Value::Null, ApiError::Parse { detail: e.to_string() }),
+    let (id, request) = match parse_call(&body) {
+        Ok(call) => call,
+        Err((id, e)) => return rpc_error(id, e),
     };
-    let invalid = |detail: &str| ApiError::InvalidRequest { detail: detail.to_string() };
-    let Value::Object(mut call) = call else {
-        return rpc_error(Value::Null, invalid("expected one call object (batches are not supported)"));
-    };
-    let id = call.remove("id");
     let reply_id = id.clone().unwrap_or(Value::Null);
-    if !matches!(reply_id, Value::Null | Value::Number(_) | Value::String(_)) {
-        return rpc_error(Value::Null, invalid("id must be a number, a string or null"));
-    }
-    if call.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
-        return rpc_error(reply_id, invalid("\"jsonrpc\" must be \"2.0\""));
-    }
-    let Some(method) = call.get("method").and_then(Value::as_str).map(str::to_string) else {
-        return rpc_error(reply_id, invalid("\"method\" must be a string"));
-    };
-    let request = match Request::parse(&method, call.remove("params")) {
-        Ok(r) => r,
-        Err(e) => return rpc_error(reply_id, e),
-    };
+    let method = request.method();
     if request.changes_state() && access != Access::Full {
         return rpc_error(reply_id, ApiError::ReadOnly { method });
     }
@@ -260,5 +269,30 @@ pub async fn serve(listener: TcpListener, state: ApiState) {
             }
             drop(slot);
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calls_are_read_or_answered_with_the_right_id_and_code() {
+        type Parsed = Result<(Option<Value>, Request), (Value, i64)>;
+        let cases: &[(&str, Parsed)] = &[
+            (r#"{"jsonrpc":"2.0","method":"status","id":7}"#, Ok((Some(json!(7)), Request::Status {}))),
+            (r#"{"jsonrpc":"2.0","method":"ledger"}"#, Ok((None, Request::Ledger {}))),
+            (r#"{"jsonrpc":"2.0","method":"status","id":[1]}"#, Err((Value::Null, -32600))),
+            (r#"{"jsonrpc":"2.0","method":7,"id":"a"}"#, Err((json!("a"), -32600))),
+            (r#"{"method":"status","id":1}"#, Err((json!(1), -32600))),
+            (r#"[]"#, Err((Value::Null, -32600))),
+            (r#"{"#, Err((Value::Null, -32700))),
+            (r#"{"jsonrpc":"2.0","method":"nope","id":2}"#, Err((json!(2), -32601))),
+            (r#"{"jsonrpc":"2.0","method":"mempool","params":{"limit":-1},"id":3}"#, Err((json!(3), -32602))),
+        ];
+        for (body, want) in cases {
+            let got = parse_call(body.as_bytes()).map_err(|(id, e)| (id, e.code()));
+            assert_eq!(&got, want, "{body}");
+        }
     }
 }
