@@ -1,22 +1,12 @@
 //! Numbers for a reader: the README's table cells with three significant digits, in the unit
 //! their column names. The CSV files keep full precision; only the tables are rounded.
 
-/// Counts: shown exactly when every seed gave the same whole number.
-const COUNTS: [&str; 13] = [
-    "planned",
-    "submitted",
-    "committed",
-    "rejected",
-    "rejected_balance",
-    "pending",
-    "unsent",
-    "blocks",
-    "forks",
-    "reorgs",
-    "messages",
-    "bytes",
-    "top_validator_blocks",
-];
+/// Whether `metric` is a count (shown exactly when every seed gave the same whole number): a
+/// summarised metric whose name carries no unit.
+fn is_count(metric: &str) -> bool {
+    const UNITS: [&str; 5] = ["_s", "_tps", "_share", "_bcc", "_pct"];
+    crate::stats::METRICS.contains(&metric) && !UNITS.iter().any(|u| metric.ends_with(u))
+}
 
 /// `v` rounded to three significant digits, in fixed notation, trailing zeros after the decimal
 /// point dropped and thousands grouped with commas: 16442.9 → "16,400", 0.000317 → "0.000317".
@@ -102,7 +92,7 @@ pub fn unit(metric: &str, smallest: f64) -> Unit {
 pub fn cell(metric: &str, mean: &str, ci: &str, scale: f64) -> String {
     let Ok(m) = mean.parse::<f64>() else { return String::new() };
     let c = ci.parse::<f64>().unwrap_or(0.0);
-    let exact = COUNTS.contains(&metric) && m.fract() == 0.0 && c == 0.0 && m.abs() < 1e15;
+    let exact = is_count(metric) && m.fract() == 0.0 && c == 0.0 && m.abs() < 1e15;
     if exact {
         return group(&format!("{}", m as i64));
     }
@@ -123,6 +113,15 @@ pub fn plain(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_are_the_metrics_without_a_unit() {
+        let counts: Vec<&str> = crate::stats::METRICS.into_iter().filter(|m| is_count(m)).collect();
+        let want = "planned submitted committed rejected rejected_balance pending unsent blocks forks reorgs messages bytes \
+                    top_validator_blocks";
+        assert_eq!(counts.join(" "), want);
+        assert!(!is_count("lines_committed_pct") && !is_count("throughput_tps"));
+    }
 
     #[test]
     fn three_significant_digits() {

@@ -130,10 +130,24 @@ impl Request {
 
     /// The method's name on the wire.
     pub fn method(&self) -> String {
-        match serde_json::to_value(self) {
-            Ok(Value::Object(o)) => o.get("method").and_then(Value::as_str).unwrap_or("metrics").to_string(),
-            _ => "metrics".to_string(),
-        }
+        let name = match self {
+            Request::Status {} => "status",
+            Request::Block { .. } => "block",
+            Request::Blocks { .. } => "blocks",
+            Request::Transaction { .. } => "transaction",
+            Request::Mempool { .. } => "mempool",
+            Request::Account { .. } => "account",
+            Request::Ledger {} => "ledger",
+            Request::Peers {} => "peers",
+            Request::Shares {} => "shares",
+            Request::History { .. } => "history",
+            Request::SendCoins { .. } => "send_coins",
+            Request::SendMessage { .. } => "send_message",
+            Request::Stake { .. } => "stake",
+            Request::Shutdown {} => "shutdown",
+            Request::Metrics => "metrics",
+        };
+        name.to_string()
     }
 
     /// Reads a JSON-RPC call's method and named parameters (absent parameters are `{}`).
@@ -255,7 +269,24 @@ mod tests {
 
     #[test]
     fn method_names_round_trip() {
-        for r in [Request::Status {}, Request::SendMessage { to: Recipient::Id(1), text: "hi".into() }] {
+        let every = [
+            Request::Status {},
+            Request::Block { height: Some(1), hash: None },
+            Request::Blocks { from: 0, limit: 1 },
+            Request::Transaction { id: TxId([1; 32]) },
+            Request::Mempool { limit: 1 },
+            Request::Account { holder: None },
+            Request::Ledger {},
+            Request::Peers {},
+            Request::Shares {},
+            Request::History { limit: 1 },
+            Request::SendCoins { to: Recipient::Id(1), amount: Amount(1) },
+            Request::SendMessage { to: Recipient::Id(1), text: "hi".into() },
+            Request::Stake { amount: Amount(1) },
+            Request::Shutdown {},
+        ];
+        for r in every {
+            assert_eq!(serde_json::to_value(&r).unwrap()["method"], r.method());
             let back = Request::parse(&r.method(), serde_json::to_value(&r).unwrap().get("params").cloned()).unwrap();
             assert_eq!(back, r);
         }
