@@ -63,6 +63,16 @@ pub enum Persist {
     Append(Arc<Block>),
 }
 
+impl Persist {
+    /// The syncs a driver makes for `effects` when appends in a row share one (a group commit):
+    /// one per run of appends that ends before anything else is carried out.
+    pub fn syncs(effects: &[Effect]) -> usize {
+        let append = |e: &Effect| matches!(e, Effect::Persist(Persist::Append(_)));
+        let ends_run = |k: usize| !matches!(effects.get(k + 1), Some(Effect::Persist(_)));
+        (0..effects.len()).filter(|&k| append(&effects[k]) && ends_run(k)).count()
+    }
+}
+
 /// Something that happened, for logs, counters and metrics.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Notice {
@@ -136,4 +146,31 @@ pub enum Notice {
         /// Why.
         error: BlockError,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use blockchat_core::{BlockHash, Time, Wallet};
+
+    #[test]
+    fn appends_in_a_row_share_one_sync() {
+        let w = Wallet::from_seed(1);
+        let block = Arc::new(Block::new_signed(&w, 1, Time(1), 0, BlockHash([0; 32]), Vec::new()));
+        let a = || Effect::Persist(Persist::Append(block.clone()));
+        let t = || Effect::Persist(Persist::TruncateFrom(1));
+        let n = || Effect::notify(Notice::Ready);
+        let cases: [(Vec<Effect>, usize); 7] = [
+            (vec![], 0),
+            (vec![n()], 0),
+            (vec![a()], 1),
+            (vec![a(), a(), n()], 1),
+            (vec![t(), a(), a()], 1),
+            (vec![a(), n(), a(), n()], 2),
+            (vec![a(), t(), a(), n(), n()], 1),
+        ];
+        for (effects, want) in cases {
+            assert_eq!(Persist::syncs(&effects), want, "{effects:?}");
+        }
+    }
 }

@@ -553,13 +553,19 @@ impl Simulation {
         let mut effects = std::mem::take(&mut self.scratch);
         let work = self.nodes[id].host.drain(&mut effects);
         let appended = effects.iter().filter(|e| matches!(e, Effect::Persist(Persist::Append(_)))).count() as u64;
+        // The daemon syncs once per run of consecutive appends (its group commit).
+        let syncs = Persist::syncs(&effects);
         // An input costs its handling; a flush or a quiet timer costs nothing of the loop's.
         let mut cpu_time =
             if work == Work::default() && bytes == 0 { Duration::ZERO } else { self.cost.cost(&work, bytes) };
         cpu_time += Duration::from_nanos(appended * self.cost.block_write_ns);
         let computed = self.machine.run(start, cpu_time);
-        let synced = self.machine.sync(computed, Duration::from_nanos(appended * self.cost.block_sync_ns));
-        let done = if appended > 0 { synced + Duration::from_nanos(self.cost.sync_latency_ns) } else { synced };
+        // One sync after another: each waits for its turn at the disk, then for the device.
+        let mut done = computed;
+        for _ in 0..syncs {
+            done = self.machine.sync(done, Duration::from_nanos(self.cost.block_sync_ns))
+                + Duration::from_nanos(self.cost.sync_latency_ns);
+        }
         self.cpus[id].busy_until = self.cpus[id].busy_until.max(done);
         if self.cpus[id].honest
             && effects.iter().any(|e| matches!(e, Effect::Notify(n) if matches!(**n, Notice::Reverted(_))))

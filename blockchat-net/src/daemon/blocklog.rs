@@ -253,14 +253,26 @@ impl BlockLog {
 
     /// Appends `block`, which must be at height `self.height() + 1`; syncs to disk if asked to.
     pub fn append(&mut self, block: &Block) -> Result<(), StorageError> {
+        self.write(block)?;
+        self.sync()
+    }
+
+    /// Writes `block` (at height `self.height() + 1`) without syncing: blocks written one after
+    /// another then share one [`BlockLog::sync`], as a database's group commit does.
+    pub fn write(&mut self, block: &Block) -> Result<(), StorageError> {
         let record = record(&block.encode());
         let path = self.path.clone();
         self.file.write_all(&record).map_err(io_err(&path))?;
-        if self.fsync {
-            self.file.sync_data().map_err(io_err(&path))?;
-        }
         self.offsets.push(self.len);
         self.len += record.len() as u64;
+        Ok(())
+    }
+
+    /// Makes every block written so far durable (nothing to do without syncs).
+    pub fn sync(&mut self) -> Result<(), StorageError> {
+        if self.fsync {
+            self.file.sync_data().map_err(io_err(&self.path))?;
+        }
         Ok(())
     }
 

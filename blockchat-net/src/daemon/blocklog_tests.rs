@@ -145,3 +145,19 @@ fn a_format_1_log_is_converted_without_losing_a_block() {
     drop(log);
     assert_eq!(BlockLog::open(&path, true).unwrap().1.blocks, b[..2].to_vec());
 }
+
+#[test]
+fn blocks_written_in_a_row_and_synced_once_are_all_reopened() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("blocks.log");
+    let bs = blocks(3);
+    let (mut log, _) = BlockLog::open(&path, true).unwrap();
+    log.append(&bs[0]).unwrap();
+    log.write(&bs[1]).unwrap();
+    log.write(&bs[2]).unwrap();
+    assert_eq!(log.height(), 3);
+    log.sync().unwrap();
+    drop(log);
+    let (log, recovered) = BlockLog::open(&path, true).unwrap();
+    assert_eq!((log.height(), recovered.blocks, recovered.torn_bytes), (3, bs, 0));
+}
