@@ -3,7 +3,7 @@
 use std::ops::AddAssign;
 
 /// Counts of costly operations performed while handling one input.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Work {
     /// Ed25519 signatures made (transactions and blocks).
     pub signed: u32,

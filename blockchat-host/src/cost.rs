@@ -44,6 +44,9 @@ pub struct CostModel {
     pub block_sync_ns: u64,
     /// The rest of a sync's time, which overlaps other syncs (queues, the device's latency).
     pub sync_latency_ns: u64,
+    /// The CPU time a sync takes from the syncing process (the kernel's file-system and
+    /// block-layer work on its behalf), which keeps a core busy before the disk part.
+    pub sync_cpu_ns: u64,
 }
 
 impl Default for CostModel {
@@ -71,6 +74,7 @@ impl CostModel {
         block_write_ns: 0,
         block_sync_ns: 0,
         sync_latency_ns: 0,
+        sync_cpu_ns: 0,
     };
 
     /// Everything free: nodes react instantly.
@@ -90,6 +94,7 @@ impl CostModel {
         block_write_ns: 0,
         block_sync_ns: 0,
         sync_latency_ns: 0,
+        sync_cpu_ns: 0,
     };
 
     /// Virtual time to handle one input of `received_bytes` that performed `work`.

@@ -237,6 +237,13 @@ pub struct CalibrateArgs {
     /// Also write the result (TOML) to this file.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Skip the small real cluster that measures the daemon's own work per input (it then
+    /// keeps the model's default).
+    #[arg(long)]
+    pub no_cluster: bool,
+    /// The second byte of the loopback addresses of that cluster (127.B.0.k).
+    #[arg(long, default_value_t = 34)]
+    pub subnet: u8,
 }
 
 /// Which running node to talk to.

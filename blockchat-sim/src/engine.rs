@@ -560,10 +560,12 @@ impl Simulation {
             if work == Work::default() && bytes == 0 { Duration::ZERO } else { self.cost.cost(&work, bytes) };
         cpu_time += Duration::from_nanos(appended * self.cost.block_write_ns);
         let computed = self.machine.run(start, cpu_time);
-        // One sync after another: each waits for its turn at the disk, then for the device.
+        // One sync after another: each takes a core, waits for its turn at the disk, then for
+        // the device.
         let mut done = computed;
         for _ in 0..syncs {
-            done = self.machine.sync(done, Duration::from_nanos(self.cost.block_sync_ns))
+            let kernel = self.machine.run(done, Duration::from_nanos(self.cost.sync_cpu_ns));
+            done = self.machine.sync(kernel, Duration::from_nanos(self.cost.block_sync_ns))
                 + Duration::from_nanos(self.cost.sync_latency_ns);
         }
         self.cpus[id].busy_until = self.cpus[id].busy_until.max(done);

@@ -332,6 +332,9 @@ pub struct Status {
     pub dropped_to_down_links: u64,
     /// Frames, bytes and the loop's time since start.
     pub load: crate::daemon::driver::Load,
+    /// The costly steps the node took since start (signatures, verifications, …).
+    #[serde(default)]
+    pub work: blockchat_core::Work,
     /// The client's progress through its `--input` or synthetic plan.
     pub workload: ClientStatus,
     /// The line the client waits on, if any.

@@ -22,6 +22,12 @@ use crate::daemon::peer::write_frames;
 use crate::daemon::storage::StorageError;
 use crate::daemon::wire::{self, DEFAULT_MAX_FRAME};
 
+/// The calibration cluster: nodes, generated lines per node, block capacity (none of the
+/// configurations `experiments compare-real` predicts).
+const DAEMON_NODES: usize = 4;
+const DAEMON_LINES: usize = 400;
+const DAEMON_CAPACITY: usize = 5;
+const DAEMON_RUNS: usize = 3;
 /// Syncs measured at once: the five nodes of the course's smaller cluster.
 const SYNC_BURST: usize = 5;
 /// The pause between measured blocks: about a block time of the local cluster.
@@ -41,6 +47,9 @@ pub enum CalibrateError {
     /// The block log could not be written.
     #[error(transparent)]
     Storage(#[from] StorageError),
+    /// The cluster that measures the daemon's own work failed.
+    #[error("the calibration cluster: {0}")]
+    Cluster(#[from] Box<super::ClusterError>),
     /// The result could not be written as TOML.
     #[error("cannot write TOML: {0}")]
     Toml(#[from] toml::ser::Error),
@@ -92,12 +101,12 @@ pub fn run(args: &CalibrateArgs) -> Result<(), CalibrateError> {
         None => std::env::temp_dir().join(format!("blockchat-calibrate-{}", std::process::id())),
     };
     std::fs::create_dir_all(&dir).map_err(io("creating the test directory"))?;
-    let (block_write_ns, single_sync) = block_log(&dir.join("calibrate.log"))?;
+    let BlockLogCosts { write: block_write_ns, sync: single_sync, sync_cpu } = block_log(&dir.join("calibrate.log"))?;
     let _ = std::fs::remove_file(dir.join("calibrate.log"));
     // A burst of k syncs at once ends on average after latency + serial × (k + 1) / 2 in the
     // simulator's disk model: the burst's mean against a lone sync gives the serial part.
     let burst = concurrent_syncs(&dir, SYNC_BURST)?;
-    let serial_sync = (burst.saturating_sub(single_sync) * 2 / (SYNC_BURST as u64 - 1)).min(single_sync);
+    let serial_sync = (burst.saturating_sub(single_sync) * 2 / (SYNC_BURST as u64 - 1)).min(single_sync - sync_cpu);
     let crypto = blockchat_host::calibrate::crypto();
     if args.data_dir.is_none() {
         let _ = std::fs::remove_dir(&dir);
@@ -114,7 +123,7 @@ pub fn run(args: &CalibrateArgs) -> Result<(), CalibrateError> {
     let per_byte = ((cpu_large - cpu_small) / (lb - sb)).max(0.0);
     let fixed = (cpu_small - per_byte * sb).max(0.0);
     let latency = (rtt_small / 2.0 - cpu_small).max(0.0);
-    let cost = Calibration {
+    let mut cost = Calibration {
         cpu: Costs {
             model: "custom",
             costs: CostModel {
@@ -129,21 +138,40 @@ pub fn run(args: &CalibrateArgs) -> Result<(), CalibrateError> {
                 frame_per_kib_ns: (per_byte * 1024.0) as u64,
                 block_write_ns,
                 block_sync_ns: serial_sync,
-                sync_latency_ns: single_sync - serial_sync,
+                sync_latency_ns: single_sync.saturating_sub(serial_sync + sync_cpu),
+                sync_cpu_ns: sync_cpu,
                 ..CostModel::CALIBRATED
             },
         },
         network: Loopback { latency: Constant { model: "constant", ms: latency / 1e6 } },
     };
+    let daemon = if args.no_cluster {
+        "# the daemon's own work per input: not measured (--no-cluster), the model's default\n".to_string()
+    } else {
+        let d = daemon_overhead(&cost.cpu.costs, args.subnet)?;
+        cost.cpu.costs.per_input_ns = d.per_input_ns;
+        format!(
+            "# a {}-node cluster ({} lines, capacity {}, no fsync; the median of {DAEMON_RUNS} runs): its nodes used {:.3} CPU s once ready, the costs\n\
+             # above price {:.3} s of what they did; the rest over its {} inputs is the daemon's own work per input\n",
+            DAEMON_NODES,
+            DAEMON_NODES * DAEMON_LINES,
+            DAEMON_CAPACITY,
+            d.cpu_seconds,
+            d.priced_seconds,
+            d.inputs
+        )
+    };
     let text = format!(
         "# measured by `blockchat calibrate` (frames of {sb} and {lb} bytes over loopback, a block log in {}):\n\
          # median round trip {:.1} us, CPU per frame {:.1} us; what is left of half a round trip\n\
          # after the CPU is the link's own latency;\n\
-         # a lone sync {:.1} us, {SYNC_BURST} at once {:.1} us on average (the disk idle between blocks)\n{}",
+         # a lone sync {:.1} us ({:.1} us of it on a core), {SYNC_BURST} at once {:.1} us on average (the disk idle\n\
+         # between blocks)\n{daemon}{}",
         dir.display(),
         rtt_small / 1e3,
         cpu_small / 1e3,
         single_sync as f64 / 1e3,
+        sync_cpu as f64 / 1e3,
         burst as f64 / 1e3,
         toml::to_string(&cost)?
     );
@@ -155,6 +183,75 @@ pub fn run(args: &CalibrateArgs) -> Result<(), CalibrateError> {
         std::fs::write(out, &text).map_err(io("writing the output"))?;
     }
     Ok(())
+}
+
+/// What the calibration cluster measured.
+struct DaemonOverhead {
+    per_input_ns: u64,
+    cpu_seconds: f64,
+    priced_seconds: f64,
+    inputs: u64,
+}
+
+/// Runs a small real cluster without syncs (the model prices those apart) and measures what
+/// the cost model leaves out of the daemon: its nodes' CPU time less the model's price of the
+/// work they report (signatures, verifications, frames, bytes, block writes), over the inputs
+/// they handled (frames received, which the simulator charges it on): tasks, channels, wake-ups.
+fn daemon_overhead(costs: &CostModel, subnet: u8) -> Result<DaemonOverhead, CalibrateError> {
+    #[derive(clap::Parser)]
+    struct Cluster {
+        #[command(flatten)]
+        args: crate::cli::ClusterArgs,
+    }
+    let (n, lines, capacity, subnet) =
+        (DAEMON_NODES.to_string(), DAEMON_LINES.to_string(), DAEMON_CAPACITY.to_string(), subnet.to_string());
+    let flags = [
+        "-n",
+        &n,
+        "-c",
+        &capacity,
+        "--lines",
+        &lines,
+        "--full-blocks",
+        "--no-fsync",
+        "--subnet",
+        &subnet,
+        "--quiet",
+        "0.3",
+    ];
+    let cluster = <Cluster as clap::Parser>::try_parse_from(["cluster"].into_iter().chain(flags)).map_err(|e| {
+        CalibrateError::Io { what: "building the calibration cluster's arguments", source: std::io::Error::other(e) }
+    })?;
+    let mut runs = (0..DAEMON_RUNS)
+        .map(|k| super::run_once(&cluster.args, k).map_err(Box::new).map(|run| overhead(costs, &run)))
+        .collect::<Result<Vec<_>, _>>()?;
+    // The median run: a shared machine's other load lands on one run or two, not on all.
+    runs.sort_by_key(|d| d.per_input_ns);
+    Ok(runs.swap_remove(DAEMON_RUNS / 2))
+}
+
+/// What one calibration run says of the daemon's own work.
+fn overhead(costs: &CostModel, run: &super::RunResult) -> DaemonOverhead {
+    let unpriced = CostModel { per_input_ns: 0, ..*costs };
+    let mut priced_ns = 0u64;
+    let mut inputs = 0u64;
+    for node in &run.node_loads {
+        let l = &node.load;
+        priced_ns += unpriced.cost(&node.work, l.bytes_in as usize).as_nanos() as u64
+            + l.frames_out * costs.frame_send_ns
+            + l.frames_in * costs.frame_receive_ns
+            + (l.bytes_out + l.bytes_in) * costs.frame_per_kib_ns / 2048
+            + l.blocks_written * costs.block_write_ns;
+        inputs += l.frames_in;
+    }
+    let cpu_seconds: f64 = run.node_loads.iter().map(|l| l.workload_cpu_seconds).sum();
+    let cpu_ns = (cpu_seconds * 1e9) as u64;
+    DaemonOverhead {
+        per_input_ns: cpu_ns.saturating_sub(priced_ns) / inputs.max(1),
+        cpu_seconds,
+        priced_seconds: priced_ns as f64 / 1e9,
+        inputs,
+    }
 }
 
 /// A frame of `count` course-like messages (a `Transaction` when there is one).
@@ -171,7 +268,7 @@ fn frames(count: usize) -> PeerMessage {
 }
 
 /// Median append time of a ten-transaction block without and with a sync, ns.
-fn block_log(path: &std::path::Path) -> Result<(u64, u64), CalibrateError> {
+fn block_log(path: &std::path::Path) -> Result<BlockLogCosts, CalibrateError> {
     let w = Wallet::from_seed(3);
     let to = Wallet::from_seed(4).address();
     let genesis =
@@ -182,23 +279,45 @@ fn block_log(path: &std::path::Path) -> Result<(u64, u64), CalibrateError> {
         .map(|n| Arc::new(Transaction::new_signed(&w, to, TxKind::Message { text: "Lunchtime doubly so.".into() }, n)))
         .collect();
     let block = Block::new_signed(&w, 1, Time(1), 0, genesis.hash(), txs);
-    let median = |sync: bool| -> Result<u64, CalibrateError> {
+    // (median wall time, mean CPU time of this thread) per append.
+    let measure = |sync: bool| -> Result<(u64, u64), CalibrateError> {
         let _ = std::fs::remove_file(path);
         let (mut log, _) = BlockLog::open(path, sync)?;
         let mut times = Vec::with_capacity(300);
+        let mut cpu = 0;
         for _ in 0..300 {
             // A node's disk idles between blocks; back-to-back syncs measure a faster disk.
             std::thread::sleep(IDLE_BETWEEN_BLOCKS);
-            let t = Instant::now();
+            let (t, c) = (Instant::now(), thread_cpu_ns());
             log.append(&block)?;
+            cpu += thread_cpu_ns().saturating_sub(c);
             times.push(t.elapsed().as_nanos() as u64);
         }
         times.sort_unstable();
-        Ok(times[times.len() / 2])
+        Ok((times[times.len() / 2], cpu / times.len() as u64))
     };
-    let write = median(false)?;
-    let synced = median(true)?;
-    Ok((write, synced.saturating_sub(write)))
+    let (write, write_cpu) = measure(false)?;
+    let (synced, synced_cpu) = measure(true)?;
+    let sync = synced.saturating_sub(write);
+    Ok(BlockLogCosts { write, sync, sync_cpu: synced_cpu.saturating_sub(write_cpu).min(sync) })
+}
+
+/// A block-log append's costs, ns.
+struct BlockLogCosts {
+    /// The write call (median).
+    write: u64,
+    /// The sync after it (median), with the disk idle before it.
+    sync: u64,
+    /// The part of the sync this thread spent on a core (mean).
+    sync_cpu: u64,
+}
+
+/// CPU time this thread has used, from the scheduler (0 where unavailable).
+fn thread_cpu_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().and_then(|f| f.parse().ok()))
+        .unwrap_or(0)
 }
 
 /// The mean time a sync takes when `writers` logs each append a block and sync at the same

@@ -37,6 +37,21 @@ pub struct RunResult {
     pub other_cpu_seconds: f64,
     /// What the chain says.
     pub chain: ChainStats,
+    /// What each node process did and used.
+    pub node_loads: Vec<NodeLoad>,
+}
+
+/// What one node process did during a run and the CPU time it used.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NodeLoad {
+    /// CPU time (user + system) of the process, start-up included.
+    pub cpu_seconds: f64,
+    /// The part of it used after every node was ready (the workload's).
+    pub workload_cpu_seconds: f64,
+    /// Its frames, bytes and blocks written.
+    pub load: crate::daemon::driver::Load,
+    /// Its costly steps.
+    pub work: blockchat_core::Work,
 }
 
 /// What the committed chain says about a run.

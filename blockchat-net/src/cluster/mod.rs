@@ -17,7 +17,7 @@ use crate::api::auth::Secret;
 use crate::api::client::{self, ClientError, Endpoint};
 use crate::api::{AccountView, ApiError, BlockSummary, Phase, Reply, Request, Status};
 use crate::cli::ClusterArgs;
-use measure::RunResult;
+use measure::{NodeLoad, RunResult};
 
 /// Why a cluster run failed.
 #[derive(Debug, Error)]
@@ -332,6 +332,7 @@ fn drive(args: &ClusterArgs, root: &Path, started: Instant) -> Result<RunResult,
         alive(&mut procs)?;
         Ok((0..n).all(|k| status(&api(k)).is_ok_and(|s| s.phase == Phase::Ready)).then_some(()))
     })?;
+    let cpu_at_ready: Vec<f64> = procs.children.iter().map(|c| cpu_seconds(c.id())).collect();
     // Every line committed or given up, or no progress possible: the chain quiet for longer than
     // a round timeout and a block interval.
     let limit = Duration::from_secs(args.timeout);
@@ -369,7 +370,19 @@ fn drive(args: &ClusterArgs, root: &Path, started: Instant) -> Result<RunResult,
     if supply != expected || ledgers[0].1 != expected {
         return Err(ClusterError::Supply { got: supply, expected });
     }
-    let cpu_seconds: f64 = procs.children.iter().map(|c| cpu_seconds(c.id())).sum();
+    let node_loads: Vec<NodeLoad> = procs
+        .children
+        .iter()
+        .zip(&statuses)
+        .zip(&cpu_at_ready)
+        .map(|((c, s), ready)| NodeLoad {
+            cpu_seconds: cpu_seconds(c.id()),
+            workload_cpu_seconds: cpu_seconds(c.id()) - ready,
+            load: s.load,
+            work: s.work,
+        })
+        .collect();
+    let cpu_seconds: f64 = node_loads.iter().map(|l| l.cpu_seconds).sum();
     let other_cpu_seconds = (machine_busy_seconds() - machine_before - cpu_seconds).max(0.0);
     for k in 0..n {
         let _ = ask(&api(k), &Request::Shutdown {});
@@ -382,7 +395,8 @@ fn drive(args: &ClusterArgs, root: &Path, started: Instant) -> Result<RunResult,
     }
     for (k, s) in statuses.iter().enumerate() {
         if let Some(w) = &s.waiting {
-            println!(
+            // On stderr: `blockchat calibrate` runs a cluster and prints TOML on stdout.
+            eprintln!(
                 "node {k}: line {} and {} after it never became affordable: {}",
                 w.line,
                 s.workload.unsent.saturating_sub(1),
@@ -410,6 +424,7 @@ fn drive(args: &ClusterArgs, root: &Path, started: Instant) -> Result<RunResult,
         wall_seconds: started.elapsed().as_secs_f64(),
         cpu_seconds,
         other_cpu_seconds,
+        node_loads,
     })
 }
 
@@ -423,8 +438,19 @@ pub fn machine_busy_seconds() -> f64 {
     busy / 100.0
 }
 
-/// CPU time (user + system) a process has used so far, from `/proc` (0 where unavailable).
+/// CPU time (user + system) a process has used so far, from `/proc` (0 where unavailable): the
+/// scheduler's nanoseconds summed over its threads, or else its clock ticks.
 pub fn cpu_seconds(pid: u32) -> f64 {
+    let threads = std::fs::read_dir(format!("/proc/{pid}/task")).into_iter().flatten().flatten();
+    let ns: u64 = threads
+        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next().and_then(|f| f.parse::<u64>().ok()))
+        .sum();
+    if ns > 0 { ns as f64 / 1e9 } else { cpu_ticks_seconds(pid) }
+}
+
+/// CPU time of a process from its clock ticks in `/proc/PID/stat`.
+fn cpu_ticks_seconds(pid: u32) -> f64 {
     let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return 0.0 };
     // Fields after the parenthesised command name; utime and stime are the 14th and 15th.
     let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else { return 0.0 };

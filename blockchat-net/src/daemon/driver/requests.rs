@@ -200,6 +200,7 @@ impl Driver {
             reverted: stats.reverted_blocks,
             dropped_to_down_links: stats.dropped_to_down_links,
             load: self.load,
+            work: self.work,
             workload: client.status(),
             waiting,
         }
