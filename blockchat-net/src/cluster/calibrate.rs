@@ -314,10 +314,7 @@ struct BlockLogCosts {
 
 /// CPU time this thread has used, from the scheduler (0 where unavailable).
 fn thread_cpu_ns() -> u64 {
-    std::fs::read_to_string("/proc/thread-self/schedstat")
-        .ok()
-        .and_then(|s| s.split_whitespace().next().and_then(|f| f.parse().ok()))
-        .unwrap_or(0)
+    super::schedstat_ns(std::path::Path::new("/proc/thread-self/schedstat")).unwrap_or(0)
 }
 
 /// The mean time a sync takes when `writers` logs each append a block and sync at the same

@@ -375,11 +375,9 @@ fn drive(args: &ClusterArgs, root: &Path, started: Instant) -> Result<RunResult,
         .iter()
         .zip(&statuses)
         .zip(&cpu_at_ready)
-        .map(|((c, s), ready)| NodeLoad {
-            cpu_seconds: cpu_seconds(c.id()),
-            workload_cpu_seconds: cpu_seconds(c.id()) - ready,
-            load: s.load,
-            work: s.work,
+        .map(|((c, s), ready)| {
+            let used = cpu_seconds(c.id());
+            NodeLoad { cpu_seconds: used, workload_cpu_seconds: used - ready, load: s.load, work: s.work }
         })
         .collect();
     let cpu_seconds: f64 = node_loads.iter().map(|l| l.cpu_seconds).sum();
@@ -442,11 +440,13 @@ pub fn machine_busy_seconds() -> f64 {
 /// scheduler's nanoseconds summed over its threads, or else its clock ticks.
 pub fn cpu_seconds(pid: u32) -> f64 {
     let threads = std::fs::read_dir(format!("/proc/{pid}/task")).into_iter().flatten().flatten();
-    let ns: u64 = threads
-        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
-        .filter_map(|s| s.split_whitespace().next().and_then(|f| f.parse::<u64>().ok()))
-        .sum();
+    let ns: u64 = threads.filter_map(|t| schedstat_ns(&t.path().join("schedstat"))).sum();
     if ns > 0 { ns as f64 / 1e9 } else { cpu_ticks_seconds(pid) }
+}
+
+/// The CPU time, ns, in a `/proc/…/schedstat` file (its first field), if readable.
+pub fn schedstat_ns(path: &Path) -> Option<u64> {
+    std::fs::read_to_string(path).ok()?.split_whitespace().next()?.parse().ok()
 }
 
 /// CPU time of a process from its clock ticks in `/proc/PID/stat`.
